@@ -7,7 +7,6 @@
  * the conversion round-trips, so that a decoder converting with the same
  * charset returns the original UTF-8 bytes.
  */
-#include <errno.h>
 #include <iconv.h>
 #include <string.h>
 
