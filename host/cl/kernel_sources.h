@@ -1,4 +1,4 @@
-/* Internal: OpenCL C sources embedded at build time from kernels/*.cl. */
+/* Internal: OpenCL C sources embedded at build time from the kernels directory (kernels/NAME.cl). */
 #ifndef SEMQR_KERNEL_SOURCES_H
 #define SEMQR_KERNEL_SOURCES_H
 
