@@ -50,12 +50,13 @@ semqr_status semqr__cl_fail(semqr_error *err, cl_int status, const char *fmt, ..
 /* ---- devices (devices.c) ----------------------------------------------- */
 
 /* The platform and device handles at dev's platform_index and device_index
- * (in the enumeration order of semqr_cl_list_devices). Fails with
- * SEMQR_ERR_NO_PLATFORM when there is no platform, SEMQR_ERR_INVALID_ARGUMENT
- * when the indices are out of range. */
+ * (in the enumeration order of semqr_cl_list_devices; dev's other fields are
+ * not used), and in *actual the current description of that device. Fails
+ * with SEMQR_ERR_NO_PLATFORM when there is no platform,
+ * SEMQR_ERR_INVALID_ARGUMENT when the indices are out of range. */
 semqr_status semqr__cl_device_handles(const semqr_cl_device_info *dev,
                                       cl_platform_id *platform, cl_device_id *device,
-                                      semqr_error *err);
+                                      semqr_cl_device_info *actual, semqr_error *err);
 
 /* ---- contexts and programs (program.c) --------------------------------- */
 
@@ -71,8 +72,8 @@ typedef struct semqr__cl_context semqr__cl_context;
  * each dimension. */
 #define SEMQR__CL_TILE_MAX 16
 
-/* Creates a context and an in-order command queue on the device dev
- * describes. On success *out must be released with semqr__cl_context_destroy;
+/* Creates a context and an in-order command queue on the device at dev's
+ * platform_index:device_index. On success *out must be released with semqr__cl_context_destroy;
  * on failure *out is NULL. */
 semqr_status semqr__cl_context_create(const semqr_cl_device_info *dev,
                                       semqr__cl_context **out, semqr_error *err);
@@ -81,8 +82,8 @@ semqr_status semqr__cl_context_create(const semqr_cl_device_info *dev,
  * queue, the context and ctx itself. NULL is ignored. */
 void semqr__cl_context_destroy(semqr__cl_context *ctx);
 
-/* The handles and device description of ctx; owned by ctx, never released by
- * the caller. */
+/* The handles and device description of ctx (as queried when ctx was
+ * created); owned by ctx, never released by the caller. */
 cl_context semqr__cl_context_handle(const semqr__cl_context *ctx);
 cl_command_queue semqr__cl_queue(const semqr__cl_context *ctx);
 cl_device_id semqr__cl_device(const semqr__cl_context *ctx);
@@ -119,5 +120,15 @@ semqr_status semqr__cl_kernel(semqr__cl_context *ctx, const char *name,
  * or get_global_id(1) >= height. width and height must be >= 1. */
 semqr_status semqr__cl_run_2d(semqr__cl_context *ctx, cl_kernel kernel,
                               size_t width, size_t height, semqr_error *err);
+
+/* ---- self-test (selftest.c) --------------------------------------------- */
+
+/* semqr_cl_selftest runs each of kernels/selftest.cl's two kernels (8-bit and
+ * 16-bit input) over a WIDTH x HEIGHT range (odd sizes, so that no work-group
+ * size divides them) and checks every one of the SEMQR__CL_SELFTEST_VALUES
+ * results. */
+#define SEMQR__CL_SELFTEST_WIDTH 61
+#define SEMQR__CL_SELFTEST_HEIGHT 37
+#define SEMQR__CL_SELFTEST_VALUES (2 * SEMQR__CL_SELFTEST_WIDTH * SEMQR__CL_SELFTEST_HEIGHT)
 
 #endif

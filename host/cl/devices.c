@@ -226,7 +226,7 @@ semqr_status semqr_cl_list_devices(semqr_cl_device_info **devices, int *count, s
 
 semqr_status semqr__cl_device_handles(const semqr_cl_device_info *dev,
                                       cl_platform_id *platform, cl_device_id *device,
-                                      semqr_error *err)
+                                      semqr_cl_device_info *actual, semqr_error *err)
 {
 	cl_platform_id *platforms;
 	cl_uint platform_count;
@@ -256,7 +256,7 @@ semqr_status semqr__cl_device_handles(const semqr_cl_device_info *dev,
 	}
 	*device = ids[dev->device_index];
 	free(ids);
-	return SEMQR_OK;
+	return describe(*platform, *device, dev->platform_index, dev->device_index, actual, err);
 }
 
 /* ---- selectors ---------------------------------------------------------- */

@@ -1,5 +1,5 @@
-/* Lookup of the OpenCL C sources embedded from kernels/*.cl (the table itself
- * is generated at build time by host/cl/embed_kernels.cmake). */
+/* Lookup of the OpenCL C sources embedded from the kernels directory (the table
+ * itself is generated at build time by host/cl/embed_kernels.cmake). */
 #include <stddef.h>
 #include <string.h>
 

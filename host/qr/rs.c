@@ -30,13 +30,17 @@
 #define EC_MAX 68
 
 /* Coefficients of g(x) = prod_{i<ec} (x - alpha^i), highest degree first with
- * the leading 1 omitted: g(x) = x^ec + gen[0] x^(ec-1) + ... + gen[ec-1]. */
+ * the leading 1 omitted: g(x) = x^ec + gen[0] x^(ec-1) + ... + gen[ec-1].
+ * gen[j] holds the coefficient of x^(ec-1-j) of the product so far, which
+ * starts as the constant 1; the x^ec term of the final product, the only one
+ * that falls off the array, is the monic leading 1. */
 static void generator(int ec, uint8_t gen[EC_MAX])
 {
 	memset(gen, 0, (size_t)ec);
-	gen[ec - 1] = 1; /* the polynomial 1, stored as if of degree ec with zeros above */
+	gen[ec - 1] = 1;
 	for (int i = 0; i < ec; i++) {
-		/* Multiply by (x - alpha^i): shift up one degree, add alpha^i times itself. */
+		/* Multiply by (x - alpha^i): each coefficient becomes alpha^i times
+		 * itself plus the next lower one shifted up a degree. */
 		uint8_t root = semqr__gf_exp(i);
 		for (int j = 0; j < ec; j++) {
 			gen[j] = semqr__gf_mul(gen[j], root);
@@ -102,7 +106,8 @@ static int berlekamp_massey(const uint8_t *t, int len, uint8_t c[EC_MAX + 1])
 			shift++;
 			continue;
 		}
-		/* c -= (d / last_d) x^shift b; the degree stays within L and len. */
+		/* c -= (d / last_d) x^shift b, where b is c as it was before the last
+		 * length change; the degree of c never exceeds the updated L. */
 		uint8_t q = semqr__gf_div(d, last_d);
 		memcpy(tmp, c, sizeof tmp);
 		for (int i = 0; i + shift <= EC_MAX; i++)
@@ -125,6 +130,8 @@ int semqr__rs_decode(uint8_t *block, int n, int ec, const int *erasures, int ner
 	if (n < 1 || n > SEMQR_BLOCK_LEN_MAX || ec < 1 || ec > EC_MAX || ec > n ||
 	    nerasures < 0 || budget < 0)
 		return -1;
+	/* Every accepted result has 2e + f <= budget, so more erasures than the
+	 * budget are refused even when the block happens to be a codeword. */
 	if (budget > ec)
 		budget = ec;
 	if (nerasures > budget)
@@ -146,7 +153,7 @@ int semqr__rs_decode(uint8_t *block, int n, int ec, const int *erasures, int ner
 		return 0;
 	}
 
-	/* Gamma(x) = prod (1 + X_k x), built one factor at a time. */
+	/* Gamma(x) = prod (1 - X_k x) = prod (1 + X_k x), one factor at a time. */
 	uint8_t gamma[EC_MAX + 1] = {1};
 	for (int k = 0; k < nerasures; k++) {
 		uint8_t x = semqr__gf_exp(n - 1 - erasures[k]);
@@ -174,8 +181,6 @@ int semqr__rs_decode(uint8_t *block, int n, int ec, const int *erasures, int ner
 	for (int i = 0; i <= nerr; i++)
 		for (int m = 0; m <= nerasures; m++)
 			lambda[i + m] ^= semqr__gf_mul(sigma[i], gamma[m]);
-	if (lambda[deg] == 0)
-		return -1;
 
 	/* Omega = S * Lambda mod x^ec. */
 	uint8_t omega[EC_MAX] = {0};
@@ -189,35 +194,30 @@ int semqr__rs_decode(uint8_t *block, int n, int ec, const int *erasures, int ner
 	for (int i = 1; i <= deg; i += 2)
 		dlambda[i - 1] = lambda[i];
 
-	/* Chien search over the block's positions, Forney's formula at each root. */
+	/* Chien search over the block's positions, Forney's formula at each root.
+	 * The erasure positions are roots by construction; the others are the
+	 * errors. deg roots, all simple, are needed: fewer means some locators lie
+	 * outside the block (or Lambda does not split), a zero derivative means a
+	 * repeated root; either way the damage exceeds what the code can locate. */
 	uint8_t fixed[SEMQR_BLOCK_LEN_MAX];
 	memcpy(fixed, block, (size_t)n);
-	int roots = 0, corrected = 0;
+	int roots = 0;
 	for (int j = 0; j < n; j++) {
 		int e = n - 1 - j;
 		uint8_t xinv = semqr__gf_exp(255 - e);
 		if (poly_eval(lambda, deg, xinv) != 0)
 			continue;
-		roots++;
 		uint8_t den = poly_eval(dlambda, deg, xinv);
 		if (den == 0)
 			return -1;
-		uint8_t y = semqr__gf_mul(semqr__gf_exp(e),
+		fixed[j] ^= semqr__gf_mul(semqr__gf_exp(e),
 		                          semqr__gf_div(poly_eval(omega, ec - 1, xinv), den));
-		if (!is_erased[j]) {
-			/* A located error of value 0 means the locator is inconsistent. */
-			if (y == 0)
-				return -1;
-			corrected++;
-		}
-		fixed[j] ^= y;
+		roots++;
 	}
-	if (roots != deg || corrected != nerr)
-		return -1;
-	if (syndromes(fixed, n, ec, s))
+	if (roots != deg || syndromes(fixed, n, ec, s))
 		return -1;
 	memcpy(block, fixed, (size_t)n);
-	*errors = corrected;
+	*errors = nerr;
 	*erased = nerasures;
 	return 0;
 }

@@ -85,9 +85,10 @@ int semqr__misdecode_protection(int version, semqr_ecc ecc)
 }
 
 /* Annex E places n = v / 7 + 2 centres per axis: the first at 6, the last at
- * size - 7, and the others evenly spaced backwards from the last by an even
- * step chosen so the gap between the first two is no larger than the others
- * (v32 is the one exception to the closed form and uses 26). */
+ * size - 7, and the others backwards from the last at a constant step, the
+ * smallest even number not below (size - 13) / (n - 1), i.e.
+ * 2 * ceil((4v + 4) / (2n - 2)), so that only the first gap can be shorter.
+ * Version 32 is the one exception: its step is 26, not 28. */
 int semqr__alignment_positions(int version, int out[7])
 {
 	if (version == 1)
