@@ -36,9 +36,11 @@ void semqr_image_free(semqr_image *img);
 
 /* Reads PNG, PGM/PBM (binary or ASCII) or TIFF (first page; 1/8/16-bit grey,
  * palette or RGB converted), chosen by the file's signature, not its name.
- * Truncated, hostile or unsupported files give SEMQR_ERR_FORMAT with a message
- * naming the file and the problem; sizes are checked against
- * SEMQR_IMAGE_DIM_MAX before anything is allocated. */
+ * Truncated or hostile files give SEMQR_ERR_FORMAT, valid files of a kind
+ * semqr does not read SEMQR_ERR_UNSUPPORTED, unreadable files SEMQR_ERR_IO,
+ * each with a message naming the file and the problem; sizes are checked
+ * against SEMQR_IMAGE_DIM_MAX before anything is allocated. Renderers and
+ * writers accept a quiet zone only while the image side stays within it. */
 semqr_status semqr_image_read(const char *path, semqr_image *img, semqr_error *err);
 
 /* Writes img in the format named by the path's extension: .png, .pgm, .pbm

@@ -29,8 +29,8 @@ printf '\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0' >"$tmp/truncated.png"
 printf 'II*\0\x08\0\0\0\x0f\0' >"$tmp/truncated.tif"
 printf 'P5\n99999999 99999999\n255\n' >"$tmp/huge.pgm"
 
-expect 1 "too long|does not fit"      -- "$semqr" encode -l H -i "$tmp/long.txt" -o "$tmp/x.png"
-expect 1 "too long|does not fit"      -- "$semqr" encode --version 1 "this is far more than version one holds at M"
+expect 1 "need .* bits.*holds"    -- "$semqr" encode -l H -i "$tmp/long.txt" -o "$tmp/x.png"
+expect 1 "need .* bits.*holds"    -- "$semqr" encode --version 1 "this is far more than version one holds at M"
 expect 2 "level.*'X'"                 -- "$semqr" encode -l X hello
 expect 2 "version.*1 to 40.*'41'"     -- "$semqr" encode --version 41 hello
 expect 2 "version.*'abc'"             -- "$semqr" encode --version abc hello
