@@ -136,11 +136,15 @@ typedef struct semqr_decoded {
 	int mask;
 	bool mirrored;          /* the matrix decoded only after transposition */
 	int format_distance;    /* bit errors corrected in the format information (0..3) */
-	int version_distance;   /* bit errors corrected in the version information, -1 below v7 */
+	int version_distance;   /* bits in which the better version-information copy differs from
+	                           the word of the version the size implies (the size decides, so
+	                           this may exceed 3); -1 below version 7 */
 
 	/* The message: numeric and alphanumeric segments as ASCII, byte segments
 	 * as stored, Kanji segments converted from Shift JIS to UTF-8 (so that a
-	 * UTF-8 message given to semqr_encode comes back byte for byte). */
+	 * UTF-8 message given to semqr_encode comes back byte for byte; a Kanji
+	 * code without a Unicode mapping keeps its segment as Shift JIS bytes,
+	 * and text is then NULL). */
 	uint8_t *payload;
 	size_t payload_len;
 	/* The message as UTF-8 text, NUL-terminated: byte segments converted from
@@ -152,6 +156,7 @@ typedef struct semqr_decoded {
 	int segment_count;
 	int eci;                /* first ECI designator in the symbol, -1 for none */
 	int fnc1;               /* 0 none, 1 first position (GS1), 2 second position */
+	int fnc1_indicator;     /* application indicator (0..255) when fnc1 == 2, else -1 */
 
 	bool structured_append; /* a structured append header was present */
 	int sa_index, sa_total, sa_parity;

@@ -1,0 +1,569 @@
+/* semqr_decode_matrix on symbols from semqr_encode with controlled damage:
+ * argument checks, format and version information errors, Reed-Solomon
+ * errors and soft erasures up to and beyond the correction budget, mirrored
+ * symbols; names and option defaults. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "qr/qr_internal.h"
+
+#define CELLS (SEMQR_SIZE_MAX * SEMQR_SIZE_MAX)
+
+/* p(dark) given to a module marked unreliable: just on its hard side of 0.5. */
+#define UNSURE 0.01f
+
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state % n);
+}
+
+static semqr_symbol symbol;
+static float dark[CELLS];
+/* Alphanumeric, 10 characters: fits every version and level, 1-H exactly. */
+static const char message[] = "QR-CODE 42";
+
+/* Encodes `message` at exactly version-level with the given mask into the
+ * globals symbol and dark. */
+static void make_symbol(int version, semqr_ecc ecc, int mask)
+{
+	semqr_encode_options o;
+	semqr_encode_options_init(&o);
+	o.min_version = o.max_version = version;
+	o.ecc = ecc;
+	o.boost_ecc = false;
+	o.mask = mask;
+	semqr_error err;
+	if (semqr_encode((const uint8_t *)message, strlen(message), &o, &symbol, &err) != SEMQR_OK)
+		fail_msg("encode: %s", err.message);
+	semqr_symbol_to_soft(&symbol, dark);
+}
+
+static semqr_status decode(const semqr_decode_options *opts, semqr_decoded *d, semqr_error *err)
+{
+	semqr_soft_matrix m = { symbol.size, dark };
+	return semqr_decode_matrix(&m, opts, d, err);
+}
+
+/* Decodes the globals and asserts the exact message. */
+static void expect_message(const semqr_decode_options *opts, semqr_decoded *d)
+{
+	semqr_error err;
+	if (decode(opts, d, &err) != SEMQR_OK)
+		fail_msg("decode: %s", err.message);
+	assert_int_equal(err.code, SEMQR_OK);
+	assert_int_equal(d->payload_len, strlen(message));
+	assert_memory_equal(d->payload, message, strlen(message));
+	assert_string_equal(d->text, message);
+	assert_int_equal(d->version, symbol.version);
+	assert_int_equal(d->ecc, symbol.ecc);
+	assert_int_equal(d->mask, symbol.mask);
+}
+
+/* Decoding fails with a message containing `needle` and an empty result. */
+static void expect_failure(const semqr_decode_options *opts, semqr_status code,
+                           const char *needle)
+{
+	semqr_decoded d;
+	semqr_error err;
+	assert_int_equal(decode(opts, &d, &err), code);
+	assert_int_equal(err.code, code);
+	if (!strstr(err.message, needle))
+		fail_msg("message \"%s\" lacks \"%s\"", err.message, needle);
+	assert_null(d.payload);
+	assert_null(d.text);
+	assert_null(d.segments);
+}
+
+/* ---- codewords in the matrix -------------------------------------------- */
+
+static struct {
+	semqr_block_layout lay;
+	int budget;
+	int order[CELLS];
+	int at[SEMQR_BLOCKS_MAX][SEMQR_BLOCK_LEN_MAX]; /* interleaved index of codeword k of block b */
+} map;
+
+static void map_symbol(void)
+{
+	static int block_of[SEMQR_CODEWORDS_MAX], index_of[SEMQR_CODEWORDS_MAX];
+	map.lay = semqr__block_layout(symbol.version, symbol.ecc);
+	map.budget = map.lay.ec - semqr__misdecode_protection(symbol.version, symbol.ecc);
+	semqr__data_order(symbol.version, map.order);
+	semqr__deinterleave_map(symbol.version, symbol.ecc, block_of, index_of);
+	for (int i = 0; i < semqr__total_codewords(symbol.version); i++)
+		map.at[block_of[i]][index_of[i]] = i;
+}
+
+static int block_len(int b)
+{
+	return map.lay.short_data + (b >= map.lay.short_count) + map.lay.ec;
+}
+
+/* Flips 1..8 random bits of codeword k of block b; `marked` then moves all
+ * eight modules to 0.5 +- UNSURE on the side of their new hard value. */
+static void corrupt(int b, int k, bool marked)
+{
+	const int *mod = &map.order[8 * map.at[b][k]];
+	int flips = 1 + (int)rnd(8);
+	int bits[8] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+	for (int i = 0; i < flips; i++) {
+		int j = i + (int)rnd((uint32_t)(8 - i));
+		int t = bits[i];
+		bits[i] = bits[j];
+		bits[j] = t;
+		dark[mod[bits[i]]] = 1.0f - dark[mod[bits[i]]];
+	}
+	if (marked)
+		for (int i = 0; i < 8; i++)
+			dark[mod[i]] = dark[mod[i]] > 0.5f ? 0.5f + UNSURE : 0.5f - UNSURE;
+}
+
+/* Corrupts `count` distinct random codewords of block b; `marked` counts of
+ * them (the first chosen) are marked unreliable. */
+static void corrupt_block(int b, int count, int marked)
+{
+	int idx[SEMQR_BLOCK_LEN_MAX];
+	int n = block_len(b);
+	for (int i = 0; i < n; i++)
+		idx[i] = i;
+	for (int i = 0; i < count; i++) {
+		int j = i + (int)rnd((uint32_t)(n - i));
+		int t = idx[i];
+		idx[i] = idx[j];
+		idx[j] = t;
+		corrupt(b, idx[i], i < marked);
+	}
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static void test_names_and_defaults(void **state)
+{
+	semqr_decode_options o = { false, false };
+	semqr_decode_options_init(&o);
+	assert_true(o.try_mirrored);
+	assert_true(o.use_erasures);
+	assert_string_equal(semqr_ecc_name(SEMQR_ECC_L), "L");
+	assert_string_equal(semqr_ecc_name(SEMQR_ECC_H), "H");
+	assert_string_equal(semqr_mode_name(SEMQR_MODE_NUMERIC), "numeric");
+	assert_string_equal(semqr_mode_name(SEMQR_MODE_ALPHANUMERIC), "alphanumeric");
+	assert_string_equal(semqr_mode_name(SEMQR_MODE_BYTE), "byte");
+	assert_string_equal(semqr_mode_name(SEMQR_MODE_KANJI), "kanji");
+	assert_string_equal(semqr_mode_name(SEMQR_MODE_ECI), "ECI");
+	assert_string_equal(semqr_mode_name((semqr_mode)6), "unknown");
+	semqr_decoded zero;
+	memset(&zero, 0, sizeof zero);
+	semqr_decoded_free(&zero);
+
+	make_symbol(2, SEMQR_ECC_M, 3);
+	for (int i = 0; i < symbol.size * symbol.size; i++)
+		assert_true(dark[i] == (symbol.modules[i] ? 1.0f : 0.0f));
+}
+
+static void test_invalid_arguments(void **state)
+{
+	static const int bad_sizes[] = { 0, -21, 17, 20, 22, 23, 24, 178, 181 };
+	static float zeros[CELLS];
+	semqr_decoded d;
+	semqr_error err;
+	for (size_t i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
+		semqr_soft_matrix m = { bad_sizes[i], zeros };
+		assert_int_equal(semqr_decode_matrix(&m, NULL, &d, &err), SEMQR_ERR_INVALID_ARGUMENT);
+		assert_non_null(strstr(err.message, "size"));
+	}
+	semqr_soft_matrix none = { 21, NULL };
+	assert_int_equal(semqr_decode_matrix(&none, NULL, &d, &err), SEMQR_ERR_INVALID_ARGUMENT);
+	assert_int_equal(semqr_decode_matrix(NULL, NULL, &d, NULL), SEMQR_ERR_INVALID_ARGUMENT);
+	semqr_soft_matrix m = { 21, zeros };
+	assert_int_equal(semqr_decode_matrix(&m, NULL, NULL, &err), SEMQR_ERR_INVALID_ARGUMENT);
+
+	make_symbol(1, SEMQR_ECC_M, 0);
+	static const float bad_values[] = { -0.01f, 1.5f, NAN };
+	for (size_t i = 0; i < 3; i++) {
+		dark[3 * 21 + 5] = bad_values[i];
+		expect_failure(NULL, SEMQR_ERR_INVALID_ARGUMENT, "module (5, 3)");
+	}
+}
+
+/* Undamaged symbols of several versions: every reported field. */
+static void test_clean(void **state)
+{
+	static const int versions[] = { 1, 3, 6, 7, 12, 40 };
+	for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+		for (int e = SEMQR_ECC_L; e <= SEMQR_ECC_H; e++) {
+			int v = versions[i];
+			make_symbol(v, (semqr_ecc)e, (int)(i + (size_t)e) % 8);
+			map_symbol();
+			semqr_decoded d;
+			expect_message(NULL, &d);
+			assert_false(d.mirrored);
+			assert_int_equal(d.format_distance, 0);
+			assert_int_equal(d.version_distance, v >= 7 ? 0 : -1);
+			assert_int_equal(d.block_count, map.lay.blocks);
+			for (int b = 0; b < d.block_count; b++) {
+				assert_int_equal(d.ec_capacity[b], map.budget);
+				assert_int_equal(d.errors[b], 0);
+				assert_int_equal(d.erasures[b], 0);
+			}
+			assert_int_equal(d.errors_total, 0);
+			assert_int_equal(d.erasures_total, 0);
+			assert_true(d.ec_unused == 1.0);
+			assert_int_equal(d.eci, -1);
+			assert_int_equal(d.fnc1, 0);
+			assert_false(d.structured_append);
+			assert_true(d.segment_count >= 1);
+			size_t total = 0;
+			for (int s = 0; s < d.segment_count; s++) {
+				assert_int_equal(d.segments[s].offset, total);
+				total += d.segments[s].length;
+			}
+			assert_int_equal(total, d.payload_len);
+			semqr_decoded_free(&d);
+			assert_null(d.payload);
+		}
+	}
+}
+
+/* The first 4-bit pattern (over 15 bits) that leaves `word` more than 3 bits
+ * from every format word, avoiding the bits in `avoid`. */
+static uint32_t unreadable_flips(uint32_t word, uint32_t avoid)
+{
+	for (uint32_t f = 0; f < 1u << 15; f++) {
+		int n = 0;
+		for (uint32_t v = f; v; v &= v - 1)
+			n++;
+		semqr_ecc ecc;
+		int mask;
+		if (n == 4 && !(f & avoid) && semqr__format_decode(word ^ f, &ecc, &mask) < 0)
+			return f;
+	}
+	fail_msg("no unreadable 4-bit pattern");
+	return 0;
+}
+
+static void set_bits(const int pos[], int nbits, uint32_t flips, float wrong_p)
+{
+	for (int i = 0; i < nbits; i++)
+		if (flips >> i & 1)
+			dark[pos[i]] = dark[pos[i]] > 0.5f ? 1.0f - wrong_p : wrong_p;
+}
+
+static void test_format_information(void **state)
+{
+	static const int versions[] = { 1, 8 };
+	semqr_decode_options direct;
+	semqr_decode_options_init(&direct);
+	direct.try_mirrored = false;
+	for (int i = 0; i < 2; i++) {
+		int pos1[15], pos2[15];
+		make_symbol(versions[i], SEMQR_ECC_Q, 5);
+		semqr__format_positions(symbol.version, pos1, pos2);
+		uint32_t word = semqr__format_bits(symbol.ecc, symbol.mask);
+		semqr_decoded d;
+
+		/* Copy 1 names another format exactly (the same level, another
+		 * mask): it fails the Reed-Solomon check and copy 2's is taken. */
+		uint32_t other = semqr__format_bits(symbol.ecc, (symbol.mask + 1) % 8);
+		set_bits(pos1, 15, word ^ other, 1.0f);
+		expect_message(NULL, &d);
+		assert_int_equal(d.format_distance, 0);
+		semqr_decoded_free(&d);
+
+		/* The same 3 bits wrong in both copies (and so in their
+		 * combination): decodes at distance 3. */
+		make_symbol(versions[i], SEMQR_ECC_Q, 5);
+		set_bits(pos1, 15, 0x0111, 1.0f);
+		set_bits(pos2, 15, 0x0111, 1.0f);
+		expect_message(NULL, &d);
+		assert_int_equal(d.format_distance, 3);
+		semqr_decoded_free(&d);
+
+		/* 3 different bits in each copy. */
+		make_symbol(versions[i], SEMQR_ECC_Q, 5);
+		set_bits(pos1, 15, 0x7000, 1.0f);
+		set_bits(pos2, 15, 0x000E, 1.0f);
+		expect_message(NULL, &d);
+		assert_true(d.format_distance <= 3);
+		semqr_decoded_free(&d);
+
+		/* Copy 1 unreadable, copy 2 clean. */
+		make_symbol(versions[i], SEMQR_ECC_Q, 5);
+		uint32_t f1 = unreadable_flips(word, 0);
+		set_bits(pos1, 15, f1, 1.0f);
+		expect_message(NULL, &d);
+		assert_int_equal(d.format_distance, 0);
+		semqr_decoded_free(&d);
+
+		/* Both copies unreadable but wrong only weakly (p 0.4 / 0.6) in
+		 * different bits: the soft combination is exact. */
+		uint32_t f2 = unreadable_flips(word, f1);
+		make_symbol(versions[i], SEMQR_ECC_Q, 5);
+		set_bits(pos1, 15, f1, 0.6f);
+		set_bits(pos2, 15, f2, 0.6f);
+		expect_message(&direct, &d);
+		assert_int_equal(d.format_distance, 0);
+		semqr_decoded_free(&d);
+
+		/* The same 4 bits wrong and sure in both copies: unreadable. */
+		make_symbol(versions[i], SEMQR_ECC_Q, 5);
+		set_bits(pos1, 15, f1, 1.0f);
+		set_bits(pos2, 15, f1, 1.0f);
+		expect_failure(&direct, SEMQR_ERR_DECODE,
+		               "format information unreadable (both copies and their soft "
+		               "combination > 3 bit errors)");
+		expect_failure(NULL, SEMQR_ERR_DECODE, "transposed: ");
+	}
+}
+
+static void test_version_information(void **state)
+{
+	static const int versions[] = { 7, 21, 40 };
+	for (int i = 0; i < 3; i++) {
+		int pos1[18], pos2[18];
+		semqr_decoded d;
+		make_symbol(versions[i], SEMQR_ECC_M, 1);
+		semqr__version_positions(symbol.version, pos1, pos2);
+
+		set_bits(pos1, 18, 0x20301, 1.0f);
+		set_bits(pos2, 18, 0x01C00, 1.0f);
+		expect_message(NULL, &d);
+		assert_int_equal(d.version_distance, 3);
+		semqr_decoded_free(&d);
+
+		/* Both copies beyond 3 errors: the size decides, the distance says
+		 * how far the better copy is. */
+		make_symbol(versions[i], SEMQR_ECC_M, 1);
+		set_bits(pos1, 18, 0x3F000, 1.0f);
+		set_bits(pos2, 18, 0x0001F, 1.0f);
+		expect_message(NULL, &d);
+		assert_int_equal(d.version_distance, 5);
+		semqr_decoded_free(&d);
+
+		/* Both copies name another version exactly. */
+		make_symbol(versions[i], SEMQR_ECC_M, 1);
+		int other = versions[i] == 40 ? 39 : versions[i] + 1;
+		uint32_t diff = semqr__version_bits(versions[i]) ^ semqr__version_bits(other);
+		set_bits(pos1, 18, diff, 1.0f);
+		set_bits(pos2, 18, diff, 1.0f);
+		expect_message(NULL, &d);
+		int n = 0;
+		for (uint32_t v = diff; v; v &= v - 1)
+			n++;
+		assert_int_equal(d.version_distance, n);
+		assert_true(n >= 8);
+		semqr_decoded_free(&d);
+	}
+}
+
+/* Version 5-Q: 4 blocks of 33 or 34 codewords with 18 EC codewords each, so
+ * errors alone correct 9 codewords per block, erasures up to 18. */
+static void test_erasures(void **state)
+{
+	semqr_decode_options no_erasures;
+	semqr_decode_options_init(&no_erasures);
+	no_erasures.use_erasures = false;
+	semqr_decoded d;
+	rng_state = 0x5EED0001;
+
+	/* 12 wrong codewords in block 2, all marked unreliable. */
+	make_symbol(5, SEMQR_ECC_Q, 6);
+	map_symbol();
+	assert_int_equal(map.budget, 18);
+	corrupt_block(1, 12, 12);
+	expect_message(NULL, &d);
+	assert_true(d.erasures[1] > 0);
+	assert_true(2 * d.errors[1] + d.erasures[1] <= 18);
+	assert_int_equal(d.erasures_total, d.erasures[1]);
+	assert_true(d.ec_unused < 1.0 - 12.0 / 18.0 + 1e-9);
+	semqr_decoded_free(&d);
+	expect_failure(&no_erasures, SEMQR_ERR_DECODE, "block 2 (33 codewords, 18 EC)");
+
+	/* The same hard (not marked): beyond errors-only, and erasure trials on
+	 * equally reliable codewords cannot help. */
+	make_symbol(5, SEMQR_ECC_Q, 6);
+	corrupt_block(1, 12, 0);
+	expect_failure(NULL, SEMQR_ERR_DECODE, "1 of 4 Reed-Solomon blocks beyond correction");
+
+	/* 18 marked wrong codewords in every block: the whole budget. */
+	make_symbol(5, SEMQR_ECC_Q, 6);
+	for (int b = 0; b < 4; b++)
+		corrupt_block(b, 18, 18);
+	expect_message(NULL, &d);
+	for (int b = 0; b < 4; b++)
+		assert_true(d.erasures[b] > 0 && 2 * d.errors[b] + d.erasures[b] <= 18);
+	semqr_decoded_free(&d);
+
+	/* 10 marked plus 4 unmarked wrong codewords: 2 * 4 + 10 = 18. */
+	make_symbol(5, SEMQR_ECC_Q, 6);
+	corrupt_block(3, 14, 10);
+	expect_message(NULL, &d);
+	assert_int_equal(d.errors[3], 4);
+	assert_int_equal(d.erasures[3], 10);
+	semqr_decoded_free(&d);
+
+	/* 18 marked codewords of which 11 are wrong (7 are right but unsure). */
+	make_symbol(5, SEMQR_ECC_Q, 6);
+	corrupt_block(0, 18, 18);
+	int restored = 0;
+	for (int k = 0; k < 33 && restored < 7; k++) {
+		const int *mod = &map.order[8 * map.at[0][k]];
+		bool marked = fabsf(dark[mod[0]] - 0.5f) < 0.1f;
+		bool wrong = false;
+		for (int j = 0; j < 8; j++)
+			wrong |= (dark[mod[j]] > 0.5f) != symbol.modules[mod[j]];
+		if (!marked || !wrong)
+			continue;
+		for (int j = 0; j < 8; j++)
+			dark[mod[j]] = symbol.modules[mod[j]] ? 0.5f + UNSURE : 0.5f - UNSURE;
+		restored++;
+	}
+	assert_int_equal(restored, 7);
+	expect_message(NULL, &d);
+	assert_true(d.erasures[0] > 0);
+	semqr_decoded_free(&d);
+
+	/* One more than the budget, marked: fails, naming the block. */
+	make_symbol(5, SEMQR_ECC_Q, 6);
+	corrupt_block(2, 19, 19);
+	expect_failure(NULL, SEMQR_ERR_DECODE, "block 3 (34 codewords, 18 EC)");
+	/* 10 marked plus 5 unmarked: 2 * 5 + 10 = 20 > 18. */
+	make_symbol(5, SEMQR_ECC_Q, 6);
+	corrupt_block(2, 15, 10);
+	expect_failure(NULL, SEMQR_ERR_DECODE, "beyond correction");
+}
+
+/* Random damage beyond the budget of one block never yields a payload.
+ * 200 trials over versions 1-L (misdecode protection 3), 2-M and 5-Q, each
+ * with budget / 2 + 1 .. budget + 3 corrupted codewords in one block, a random
+ * share of them marked unreliable so that 2 * unmarked + marked > budget. */
+static void test_beyond_capacity(void **state)
+{
+	static const struct { int v; semqr_ecc e; } syms[] = {
+		{ 1, SEMQR_ECC_L }, { 2, SEMQR_ECC_M }, { 5, SEMQR_ECC_Q },
+	};
+	rng_state = 0x5EED0002;
+	int trials = 0;
+	for (int t = 0; t < 200; t++) {
+		make_symbol(syms[t % 3].v, syms[t % 3].e, t % 8);
+		map_symbol();
+		int b = (int)rnd((uint32_t)map.lay.blocks);
+		int count = map.budget / 2 + 1 + (int)rnd((uint32_t)(map.budget / 2 + 3));
+		int marked = (int)rnd((uint32_t)count + 1);
+		if (2 * (count - marked) + marked <= map.budget)
+			marked = 2 * count - map.budget - 1;
+		corrupt_block(b, count, marked);
+		semqr_decoded d;
+		semqr_error err;
+		assert_int_not_equal(decode(NULL, &d, &err), SEMQR_OK);
+		assert_null(d.payload);
+		trials++;
+	}
+	print_message("%d symbols damaged beyond their budget, none decoded\n", trials);
+}
+
+/* Soft noise over whole symbols: every module is damaged (p uniform in
+ * [0, 1]) with a probability drawn per trial from [0, 0.15], the others keep
+ * their value blurred by up to 0.1 towards 0.5. Whatever decodes must be the
+ * exact message; both outcomes occur, and some decodings need erasures.
+ * 300 trials over versions 1..10 and all levels. */
+static void test_soft_noise(void **state)
+{
+	rng_state = 0x5EED0004;
+	int ok = 0, failed = 0, with_erasures = 0;
+	for (int t = 0; t < 300; t++) {
+		make_symbol(1 + t % 10, (semqr_ecc)(t / 10 % 4), t % 8);
+		uint32_t rate = rnd(150); /* per mille */
+		for (int i = 0; i < symbol.size * symbol.size; i++) {
+			if (rnd(1000) < rate)
+				dark[i] = (float)rnd(1001) / 1000.0f;
+			else
+				dark[i] = fabsf(dark[i] - (float)rnd(101) / 1000.0f);
+		}
+		semqr_decoded d;
+		semqr_error err;
+		if (decode(NULL, &d, &err) != SEMQR_OK) {
+			assert_null(d.payload);
+			failed++;
+			continue;
+		}
+		assert_int_equal(d.payload_len, strlen(message));
+		assert_memory_equal(d.payload, message, strlen(message));
+		ok++;
+		with_erasures += d.erasures_total > 0;
+		semqr_decoded_free(&d);
+	}
+	print_message("soft noise: %d decoded (%d using erasures), %d failed\n", ok,
+	              with_erasures, failed);
+	assert_true(ok > 0 && failed > 0 && with_erasures > 0);
+}
+
+static void test_mirrored(void **state)
+{
+	static const int versions[] = { 1, 10 };
+	for (int i = 0; i < 2; i++) {
+		make_symbol(versions[i], SEMQR_ECC_H, 2);
+		int n = symbol.size;
+		for (int y = 0; y < n; y++)
+			for (int x = 0; x < y; x++) {
+				float t = dark[y * n + x];
+				dark[y * n + x] = dark[x * n + y];
+				dark[x * n + y] = t;
+			}
+		semqr_decoded d;
+		expect_message(NULL, &d);
+		assert_true(d.mirrored);
+		semqr_decoded_free(&d);
+		semqr_decode_options o;
+		semqr_decode_options_init(&o);
+		o.try_mirrored = false;
+		semqr_error err;
+		assert_int_equal(decode(&o, &d, &err), SEMQR_ERR_DECODE);
+		assert_null(d.payload);
+	}
+}
+
+/* Matrices without a symbol: all unknown, and 40 random ones. */
+static void test_no_symbol(void **state)
+{
+	make_symbol(1, SEMQR_ECC_M, 0);
+	for (int i = 0; i < 21 * 21; i++)
+		dark[i] = 0.5f;
+	semqr_decoded d;
+	semqr_error err;
+	assert_int_equal(decode(NULL, &d, &err), SEMQR_ERR_DECODE);
+	rng_state = 0x5EED0003;
+	for (int t = 0; t < 40; t++) {
+		for (int i = 0; i < 21 * 21; i++)
+			dark[i] = (float)rnd(1001) / 1000.0f;
+		assert_int_equal(decode(NULL, &d, &err), SEMQR_ERR_DECODE);
+		assert_true(err.message[0] != '\0');
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names_and_defaults),
+		cmocka_unit_test(test_invalid_arguments),
+		cmocka_unit_test(test_clean),
+		cmocka_unit_test(test_format_information),
+		cmocka_unit_test(test_version_information),
+		cmocka_unit_test(test_erasures),
+		cmocka_unit_test(test_beyond_capacity),
+		cmocka_unit_test(test_soft_noise),
+		cmocka_unit_test(test_mirrored),
+		cmocka_unit_test(test_no_symbol),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
