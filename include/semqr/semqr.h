@@ -10,6 +10,7 @@
 #include "semqr/qr.h"
 #include "semqr/image.h"
 #include "semqr/cl.h"
+#include "semqr/scan.h"
 
 #define SEMQR_VERSION_STRING "0.1.0"
 

@@ -1,0 +1,301 @@
+/* The scan handle: opening by signature, what every format shares (vendor
+ * metadata, pixel-size override, data bar, argument checks), the mean over
+ * pages, and the whole-image backend for files that cannot be streamed.
+ *
+ * Mean over pages: the band is cut into chunks of at most MEAN_CHUNK_PIXELS
+ * pixels (at least one row); for each chunk every page's rows are read into
+ * one buffer and added into 32-bit sums (SEMQR_SCAN_PAGES_MAX 16-bit pages
+ * fit), then sum / pages is rounded to nearest. Memory: two chunk buffers,
+ * plus the backend's per-page caches. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error_internal.h"
+#include "io/scan_internal.h"
+
+enum { MEAN_CHUNK_PIXELS = 1 << 20 };
+
+static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+static int is_tiff(const uint8_t *b, size_t n)
+{
+	return n >= 4 && ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 || b[2] == 43) && b[3] == 0) ||
+	                  (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && (b[3] == 42 || b[3] == 43)));
+}
+
+/* ---- whole-image backend ------------------------------------------------ */
+
+static semqr_status whole_read(semqr_scan *scan, int page, uint32_t y0, uint32_t rows, void *dst,
+                               size_t dst_stride, semqr_error *err)
+{
+	const semqr_image *img = scan->impl;
+	size_t bpp = (size_t)img->bits / 8;
+	for (uint32_t r = 0; r < rows; r++)
+		memcpy((uint8_t *)dst + r * dst_stride * bpp,
+		       (const uint8_t *)img->pixels + (y0 + r) * img->stride * bpp,
+		       (size_t)img->width * bpp);
+	return SEMQR_OK;
+}
+
+static void whole_close(void *impl)
+{
+	semqr_image_free(impl);
+	free(impl);
+}
+
+static const semqr__scan_backend whole_backend = {whole_read, whole_close};
+
+void semqr__scan_whole_attach(semqr_scan *scan, semqr_image *img, const char *format)
+{
+	scan->impl = img;
+	scan->backend = &whole_backend;
+	scan->info.width = img->width;
+	scan->info.height = scan->info.stored_height = img->height;
+	scan->info.bits = img->bits;
+	scan->info.pages = 1;
+	scan->info.format = format;
+	scan->info.compression = "none";
+	scan->info.block_width = (uint32_t)img->width;
+	scan->info.block_height = 1;
+}
+
+static semqr_status open_whole(const char *path, semqr_scan *scan, const char *format,
+                               semqr_error *err)
+{
+	semqr_image *img = calloc(1, sizeof *img);
+	if (!img)
+		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "%s: out of memory", path);
+	semqr_status st = semqr_image_read(path, img, err);
+	if (st != SEMQR_OK) {
+		free(img);
+		return st;
+	}
+	semqr__scan_whole_attach(scan, img, format);
+	return SEMQR_OK;
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+static semqr_status open_backend(const char *path, semqr_scan *scan, semqr__vendor_meta *meta,
+                                 semqr_error *err)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return semqr__fail(err, SEMQR_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+	uint8_t sig[8];
+	size_t n = fread(sig, 1, sizeof sig, fp);
+	if (ferror(fp) || fseek(fp, 0, SEEK_SET) != 0) {
+		semqr_status st = semqr__fail(err, SEMQR_ERR_IO, "%s: cannot read: %s", path,
+		                              strerror(errno));
+		fclose(fp);
+		return st;
+	}
+	if (is_tiff(sig, n))
+		return semqr__scan_tiff_open(path, fp, scan, meta, err);
+	semqr_status st;
+	const char *format = "PNG";
+	if (n == sizeof sig && memcmp(sig, png_signature, sizeof sig) == 0) {
+		st = semqr__scan_png_open(path, fp, scan, err);
+	} else if (n >= 2 && sig[0] == 'P' && sig[1] >= '1' && sig[1] <= '7') {
+		format = sig[1] == '1' || sig[1] == '4' ? "PBM" : "PGM";
+		st = semqr__scan_pnm_open(path, fp, scan, err);
+	} else {
+		fclose(fp);
+		return semqr__fail(err, SEMQR_ERR_FORMAT,
+		                   n == 0 ? "%s: empty file" : "%s: not a TIFF, PNG or PGM/PBM file",
+		                   path);
+	}
+	/* Interlaced PNG and plain PGM/PBM: read whole. */
+	return st == SEMQR_ERR_UNSUPPORTED ? open_whole(path, scan, format, err) : st;
+}
+
+/* The rows below the image proper: FEI states the image size; for Zeiss
+ * files the data zone heuristic runs on the bottom quarter of page 0. */
+static semqr_status find_image_height(semqr_scan *scan, const semqr__vendor_meta *meta,
+                                      semqr_error *err)
+{
+	semqr_scan_info *in = &scan->info;
+	uint32_t stored = (uint32_t)in->stored_height, width = (uint32_t)in->width;
+	if (meta->size_source && meta->image_width == width && meta->image_height < stored) {
+		in->height = (int)meta->image_height;
+		in->data_bar_source = meta->size_source;
+		return SEMQR_OK;
+	}
+	if (!meta->vendor || strcmp(meta->vendor, "Zeiss SmartSEM") != 0 || stored < 32)
+		return SEMQR_OK;
+	uint32_t n = stored / 4, y0 = stored - n;
+	size_t bpp = (size_t)in->bits / 8;
+	uint32_t full = in->bits == 16 ? 65535 : 255;
+	semqr__row_stat *stats = calloc(n, sizeof *stats);
+	void *row = malloc(width * bpp);
+	semqr_status st = SEMQR_OK;
+	if (!stats || !row)
+		st = semqr__fail(err, SEMQR_ERR_NO_MEMORY, "%s: out of memory", scan->path);
+	for (uint32_t i = 0; st == SEMQR_OK && i < n; i++) {
+		st = scan->backend->read(scan, 0, y0 + i, 1, row, width, err);
+		for (uint32_t x = 0; st == SEMQR_OK && x < width; x++) {
+			uint32_t v = bpp == 1 ? ((const uint8_t *)row)[x] : ((const uint16_t *)row)[x];
+			stats[i].black += v == 0;
+			stats[i].white += v == full;
+		}
+	}
+	if (st == SEMQR_OK) {
+		int top = semqr__find_data_zone(stats, (int)n, width);
+		if (top >= 0) {
+			in->height = (int)(y0 + (uint32_t)top);
+			in->data_bar_source = "heuristic: Zeiss data zone frame line";
+		}
+	}
+	free(stats);
+	free(row);
+	return st;
+}
+
+semqr_status semqr_scan_open(const char *path, const semqr_scan_options *options,
+                             semqr_scan **out, semqr_error *err)
+{
+	if (out)
+		*out = NULL;
+	if (!path || !out)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT, "semqr_scan_open: %s is NULL",
+		                   path ? "scan" : "path");
+	semqr_scan_options opts = options ? *options : (semqr_scan_options){0};
+	if (!(opts.pixel_nm >= 0 && opts.pixel_nm <= 1e9))
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "semqr_scan_open: pixel size %g nm outside 0 .. 1e9", opts.pixel_nm);
+	semqr_scan *scan = calloc(1, sizeof *scan);
+	char *copy = malloc(strlen(path) + 1);
+	if (!scan || !copy) {
+		free(scan);
+		free(copy);
+		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "%s: out of memory", path);
+	}
+	scan->path = strcpy(copy, path);
+	semqr__vendor_meta meta = {0};
+	semqr_status st = open_backend(path, scan, &meta, err);
+	if (st != SEMQR_OK) {
+		free(scan->path);
+		free(scan);
+		return st;
+	}
+	semqr_scan_info *in = &scan->info;
+	in->vendor = meta.vendor ? meta.vendor : "none";
+	in->data_bar_source = "none";
+	in->pixel_source = "none";
+	if (meta.pixel_source) {
+		in->pixel_nm_x = meta.pixel_nm_x;
+		in->pixel_nm_y = meta.pixel_nm_y;
+		in->pixel_source = meta.pixel_source;
+	}
+	if (opts.pixel_nm > 0) {
+		in->pixel_nm_x = in->pixel_nm_y = opts.pixel_nm;
+		in->pixel_source = "option";
+	}
+	if (!opts.keep_data_bar)
+		st = find_image_height(scan, &meta, err);
+	if (st != SEMQR_OK) {
+		semqr_scan_close(scan);
+		return st;
+	}
+	*out = scan;
+	semqr__clear(err);
+	return SEMQR_OK;
+}
+
+void semqr_scan_get_info(const semqr_scan *scan, semqr_scan_info *info)
+{
+	*info = scan->info;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static semqr_status read_mean(semqr_scan *scan, uint32_t y0, uint32_t rows, void *dst,
+                              size_t dst_stride, semqr_error *err)
+{
+	uint32_t width = (uint32_t)scan->info.width, pages = (uint32_t)scan->info.pages;
+	size_t bpp = (size_t)scan->info.bits / 8;
+	uint32_t chunk_rows = MEAN_CHUNK_PIXELS / width;
+	if (chunk_rows == 0)
+		chunk_rows = 1;
+	if (chunk_rows > rows)
+		chunk_rows = rows;
+	size_t need = (size_t)chunk_rows * width;
+	if (need > scan->chunk_pixels) {
+		free(scan->sum);
+		free(scan->chunk);
+		scan->chunk_pixels = 0;
+		scan->sum = malloc(need * sizeof *scan->sum);
+		scan->chunk = malloc(need * bpp);
+		if (!scan->sum || !scan->chunk)
+			return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
+			                   "%s: cannot allocate %zu pixels for the mean of pages",
+			                   scan->path, need);
+		scan->chunk_pixels = need;
+	}
+	for (uint32_t c = 0; c < rows; c += chunk_rows) {
+		uint32_t n = rows - c < chunk_rows ? rows - c : chunk_rows;
+		size_t count = (size_t)n * width;
+		memset(scan->sum, 0, count * sizeof *scan->sum);
+		for (uint32_t p = 0; p < pages; p++) {
+			semqr_status st = scan->backend->read(scan, (int)p, y0 + c, n, scan->chunk, width,
+			                                      err);
+			if (st != SEMQR_OK)
+				return st;
+			for (size_t i = 0; i < count; i++)
+				scan->sum[i] += bpp == 1 ? ((const uint8_t *)scan->chunk)[i]
+				                         : ((const uint16_t *)scan->chunk)[i];
+		}
+		for (uint32_t r = 0; r < n; r++) {
+			const uint32_t *s = scan->sum + (size_t)r * width;
+			uint8_t *d = (uint8_t *)dst + ((size_t)(c + r) * dst_stride) * bpp;
+			for (uint32_t x = 0; x < width; x++) {
+				uint32_t v = (uint32_t)(((uint64_t)s[x] * 2 + pages) / (2 * (uint64_t)pages));
+				if (bpp == 1)
+					d[x] = (uint8_t)v;
+				else
+					((uint16_t *)d)[x] = (uint16_t)v;
+			}
+		}
+	}
+	return SEMQR_OK;
+}
+
+semqr_status semqr_scan_read_rows(semqr_scan *scan, int page, int y0, int rows, void *dst,
+                                  size_t dst_stride, semqr_error *err)
+{
+	if (!scan || !dst)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT, "semqr_scan_read_rows: %s is NULL",
+		                   scan ? "dst" : "scan");
+	const semqr_scan_info *in = &scan->info;
+	if (page != SEMQR_SCAN_MEAN && (page < 0 || page >= in->pages))
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT, "%s: page %d outside 0 .. %d",
+		                   scan->path, page, in->pages - 1);
+	if (y0 < 0 || rows < 1 || rows > in->height - y0)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "%s: rows %d .. %d outside the image's rows 0 .. %d", scan->path, y0,
+		                   y0 + rows - 1, in->height - 1);
+	if (dst_stride < (size_t)in->width)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT, "%s: stride %zu below width %d",
+		                   scan->path, dst_stride, in->width);
+	semqr_status st =
+		page == SEMQR_SCAN_MEAN && in->pages > 1
+			? read_mean(scan, (uint32_t)y0, (uint32_t)rows, dst, dst_stride, err)
+			: scan->backend->read(scan, page == SEMQR_SCAN_MEAN ? 0 : page, (uint32_t)y0,
+			                      (uint32_t)rows, dst, dst_stride, err);
+	if (st == SEMQR_OK)
+		semqr__clear(err);
+	return st;
+}
+
+void semqr_scan_close(semqr_scan *scan)
+{
+	if (!scan)
+		return;
+	if (scan->backend)
+		scan->backend->close(scan->impl);
+	free(scan->sum);
+	free(scan->chunk);
+	free(scan->path);
+	free(scan);
+}

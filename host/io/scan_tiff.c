@@ -1,0 +1,620 @@
+/* The TIFF backend of the scan reader: pages read band by band through
+ * libtiff, with a cache of one decoded row of strips or tiles per page.
+ *
+ * Opening. libtiff gets per-handle error and warning handlers (libtiff 4.5's
+ * TIFFOpenOptions), so messages reach this handle's log instead of stderr
+ * and concurrent scans never share state, and a cap on any single allocation
+ * (SEMQR_SCAN_ALLOC_MAX). Mode "rmO": read(2) rather than a memory map (a
+ * file truncated under us gives an error, not SIGBUS) and strip offsets and
+ * byte counts loaded on demand, so that switching pages costs the same
+ * whatever their number of strips (each page's arrays are loaded once when
+ * opening, so that libtiff checks their length). Every directory is walked
+ * once: reduced-resolution subfiles (thumbnails) are skipped, every other
+ * directory is a page and
+ * must have the size and depth of page 0; each page's layout is validated
+ * and its buffers sized and checked against SEMQR_SCAN_ALLOC_MAX and the
+ * file's size before anything is allocated.
+ *
+ * Reading. A block is a strip (width x RowsPerStrip) or a row of tiles
+ * (width x TileLength). Rows are served from the page's cached block; a miss
+ * makes that page's directory current (TIFFSetDirectory), decodes the block
+ * holding the row (TIFFReadEncodedStrip, or TIFFReadEncodedTile for each
+ * tile across) into a raw buffer shared by all pages, and converts it to grey
+ * in the cache. Bands with increasing y0 thus decode each strip or tile once.
+ * libtiff itself cuts an uncompressed single-strip image into small strips
+ * (its default "strip chopping"), so such files do not need a whole-image
+ * cache.
+ *
+ * Conversion to grey, per pixel: MinIsBlack as is, MinIsWhite inverted, RGB
+ * to BT.601 luma, palette through the colour map to luma (8-bit output), 1,
+ * 2 and 4-bit samples scaled to 0..255; an alpha sample is composited onto
+ * white. 16-bit grey and RGB stay 16-bit. Row 0 is taken as the top
+ * (Orientation is ignored, as by most readers). */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <tiffio.h>
+
+#include "common/error_internal.h"
+#include "io/io_internal.h"
+#include "io/scan_internal.h"
+
+/* No codec libtiff ships expands its data by more than this (LZW's longest
+ * string is 4096 bytes per 9-bit code); a header promising more pixel bytes
+ * per block than this times the file size is corrupt. */
+enum { MAX_EXPANSION = 4096 };
+
+typedef struct tiff_log {
+	char error[256];
+} tiff_log;
+
+/* How to turn a block's rows of samples into grey values (current page). */
+typedef struct layout {
+	uint16_t photometric;   /* MINISBLACK, MINISWHITE, RGB or PALETTE */
+	int bits;               /* per sample: 1, 2, 4, 8 or 16 */
+	int spp;                /* samples per pixel */
+	int alpha;              /* sample index of the alpha channel, or -1 */
+	int premultiplied;      /* alpha is associated */
+	const uint16_t *map[3]; /* palette: red, green, blue colour maps */
+	uint32_t map_scale;     /* 1 for 16-bit colour maps, 257 for 8-bit ones */
+	int out_bits;           /* 8 or 16 */
+	int tiled;
+	uint32_t width, height; /* of the page */
+	uint32_t block_w;       /* tile width, or the image width for strips */
+	uint32_t block_h;       /* tile length, or rows per strip */
+	uint64_t raw_row;       /* bytes of one decoded row of a strip or tile */
+	uint64_t raw_block;     /* bytes of one decoded strip or tile */
+	uint16_t compression;
+} layout;
+
+typedef struct tiff_page {
+	tdir_t dir;             /* directory index in the file */
+	uint32_t block_h;
+	uint8_t *cache;         /* block_h converted rows, or NULL */
+	uint32_t cache_y0;      /* first row held */
+	uint32_t cache_n;       /* rows held; 0 when empty */
+} tiff_page;
+
+typedef struct tiff_scan {
+	TIFF *tif;
+	tiff_log log;
+	const char *path;       /* the scan's copy */
+	uint64_t file_size;     /* bytes, for describe_page's plausibility check */
+	int cur;                /* page whose directory is current */
+	layout L;               /* of page cur */
+	uint8_t *raw;           /* one decoded strip or tile */
+	size_t raw_cap;
+	int npages;
+	tiff_page *pages;
+} tiff_scan;
+
+__attribute__((format(printf, 4, 0)))
+static int on_tiff_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+{
+	tiff_log *log = user;
+	if (!log->error[0])
+		vsnprintf(log->error, sizeof log->error, fmt, ap);
+	return 1;   /* handled: libtiff must not call its global handler */
+}
+
+static int on_tiff_warning(TIFF *tif, void *user, const char *module, const char *fmt,
+                           va_list ap)
+{
+	return 1;   /* warnings (unknown vendor tags, ...) never affect the pixels */
+}
+
+static const char *why(const tiff_log *log)
+{
+	return log->error[0] ? log->error : "no detail from libtiff";
+}
+
+/* ---- layout of the current directory ------------------------------------ */
+
+static semqr_status unsupported(const char *path, int page, const char *what, unsigned value,
+                                semqr_error *err)
+{
+	return semqr__fail(err, SEMQR_ERR_UNSUPPORTED, "%s: page %d: %s %u is not supported", path,
+	                   page, what, value);
+}
+
+/* Reads and checks the sample layout of the current directory. */
+static semqr_status sample_layout(TIFF *tif, const char *path, int page, layout *L,
+                                  semqr_error *err)
+{
+	uint16_t bits, spp, planar, format, nextra, *extra, photometric;
+	TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bits);
+	TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+	TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
+	TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &format);
+	TIFFGetFieldDefaulted(tif, TIFFTAG_EXTRASAMPLES, &nextra, &extra);
+	if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric))
+		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: no PhotometricInterpretation",
+		                   path, page);
+	if (format != SAMPLEFORMAT_UINT && format != SAMPLEFORMAT_VOID)
+		return unsupported(path, page, "SampleFormat", format, err);
+	if (planar != PLANARCONFIG_CONTIG && spp > 1)
+		return unsupported(path, page, "PlanarConfiguration", planar, err);
+	if (bits != 1 && bits != 2 && bits != 4 && bits != 8 && bits != 16)
+		return unsupported(path, page, "BitsPerSample", bits, err);
+	int colours = 1;
+	L->map_scale = 1;
+	switch (photometric) {
+	case PHOTOMETRIC_MINISBLACK:
+	case PHOTOMETRIC_MINISWHITE:
+		break;
+	case PHOTOMETRIC_RGB:
+		if (bits < 8)
+			return unsupported(path, page, "RGB with BitsPerSample", bits, err);
+		colours = 3;
+		break;
+	case PHOTOMETRIC_PALETTE: {
+		uint16_t *r, *g, *b;
+		if (bits > 8)
+			return unsupported(path, page, "palette with BitsPerSample", bits, err);
+		if (!TIFFGetField(tif, TIFFTAG_COLORMAP, &r, &g, &b))
+			return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: palette image without "
+			                   "a ColorMap", path, page);
+		/* Some writers store 8-bit values in the 16-bit colour map. */
+		L->map_scale = 257;
+		for (uint32_t k = 0; k < 1u << bits; k++)
+			if (r[k] > 255 || g[k] > 255 || b[k] > 255)
+				L->map_scale = 1;
+		L->map[0] = r;
+		L->map[1] = g;
+		L->map[2] = b;
+		break;
+	}
+	default:
+		return unsupported(path, page, "PhotometricInterpretation", photometric, err);
+	}
+	if (spp < colours)
+		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: %u samples per pixel for "
+		                   "PhotometricInterpretation %u", path, page, spp, photometric);
+	L->photometric = photometric;
+	L->bits = bits;
+	L->spp = spp;
+	L->alpha = -1;
+	L->premultiplied = 0;
+	if (spp > colours && nextra >= 1 &&
+	    (extra[0] == EXTRASAMPLE_ASSOCALPHA || extra[0] == EXTRASAMPLE_UNASSALPHA)) {
+		L->alpha = colours;
+		L->premultiplied = extra[0] == EXTRASAMPLE_ASSOCALPHA;
+	}
+	L->out_bits = bits == 16 && photometric != PHOTOMETRIC_PALETTE ? 16 : 8;
+	return SEMQR_OK;
+}
+
+/* Reads and checks the current directory's size, samples and blocks; the
+ * sizes of the buffers it needs are checked against SEMQR_SCAN_ALLOC_MAX and
+ * file_size. */
+static semqr_status describe_page(TIFF *tif, const char *path, int page, uint64_t file_size,
+                                  layout *L, semqr_error *err)
+{
+	uint32_t width = 0, height = 0;
+	if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &width) ||
+	    !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &height))
+		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: no image size", path, page);
+	if (width < 1 || height < 1 || width > SEMQR_IMAGE_DIM_MAX || height > SEMQR_IMAGE_DIM_MAX)
+		return semqr__fail(err, SEMQR_ERR_FORMAT,
+		                   "%s: page %d: image size %ux%u outside 1..%d pixels per side", path,
+		                   page, (unsigned)width, (unsigned)height, SEMQR_IMAGE_DIM_MAX);
+	semqr_status st = sample_layout(tif, path, page, L, err);
+	if (st != SEMQR_OK)
+		return st;
+	L->width = width;
+	L->height = height;
+	L->tiled = TIFFIsTiled(tif);
+	TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &L->compression);
+	if (L->tiled) {
+		uint32_t tw = 0, th = 0;
+		TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
+		TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
+		if (tw < 1 || th < 1 || tw > SEMQR_IMAGE_DIM_MAX || th > SEMQR_IMAGE_DIM_MAX)
+			return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: tile size %ux%u outside "
+			                   "1..%d", path, page, (unsigned)tw, (unsigned)th,
+			                   SEMQR_IMAGE_DIM_MAX);
+		L->block_w = tw;
+		L->block_h = th > height ? height : th;
+		L->raw_row = TIFFTileRowSize64(tif);
+		L->raw_block = TIFFTileSize64(tif);
+	} else {
+		uint32_t rps = 0;
+		TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rps);
+		L->block_w = width;
+		L->block_h = rps == 0 || rps > height ? height : rps;
+		L->raw_row = TIFFScanlineSize64(tif);
+		L->raw_block = L->raw_row * L->block_h;
+	}
+	uint64_t min_row = ((uint64_t)L->block_w * (uint64_t)L->spp * (uint64_t)L->bits + 7) / 8;
+	if (L->raw_row < min_row || L->raw_block < L->raw_row * (L->tiled ? L->block_h : 1))
+		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: bad %s layout", path, page,
+		                   L->tiled ? "tile" : "strip");
+	uint64_t cache = (uint64_t)L->block_h * width * (uint64_t)(L->out_bits / 8);
+	if (cache > SEMQR_SCAN_ALLOC_MAX || L->raw_block > SEMQR_SCAN_ALLOC_MAX)
+		return semqr__fail(err, SEMQR_ERR_FORMAT,
+		                   "%s: page %d: a row of %s needs %llu bytes decoded, above the "
+		                   "limit of %zu", path, page, L->tiled ? "tiles" : "strips",
+		                   (unsigned long long)(cache > L->raw_block ? cache : L->raw_block),
+		                   SEMQR_SCAN_ALLOC_MAX);
+	uint64_t bound = L->compression == COMPRESSION_NONE ? file_size : file_size * MAX_EXPANSION;
+	if (L->raw_block > bound)
+		return semqr__fail(err, SEMQR_ERR_FORMAT,
+		                   "%s: page %d: one %s holds %llu bytes decoded, more than a "
+		                   "%llu-byte file can store", path, page,
+		                   L->tiled ? "tile" : "strip", (unsigned long long)L->raw_block,
+		                   (unsigned long long)file_size);
+	return SEMQR_OK;
+}
+
+/* ---- conversion ---------------------------------------------------------- */
+
+/* Sample i of a row packed at `bits` per sample, most significant bits first;
+ * 16-bit samples are in host order (libtiff swaps them). */
+static uint32_t sample(const uint8_t *row, size_t i, int bits)
+{
+	if (bits == 16) {
+		uint16_t v;
+		memcpy(&v, row + 2 * i, sizeof v);
+		return v;
+	}
+	if (bits == 8)
+		return row[i];
+	size_t bit = i * (size_t)bits;
+	return (uint32_t)(row[bit / 8] >> (8 - bits - (int)(bit % 8))) & ((1u << bits) - 1);
+}
+
+static uint32_t grey_at(const layout *L, const uint8_t *row, size_t x)
+{
+	size_t i = x * (size_t)L->spp;
+	uint32_t max = (1u << L->bits) - 1, out_max = L->out_bits == 16 ? 65535 : 255;
+	uint32_t v;
+	switch (L->photometric) {
+	case PHOTOMETRIC_PALETTE: {
+		uint32_t k = sample(row, i, L->bits);
+		v = semqr__luma(L->map[0][k] * L->map_scale, L->map[1][k] * L->map_scale,
+		                L->map[2][k] * L->map_scale);
+		return (v * 255 + 32767) / 65535;
+	}
+	case PHOTOMETRIC_RGB:
+		v = semqr__luma(sample(row, i, L->bits), sample(row, i + 1, L->bits),
+		                sample(row, i + 2, L->bits));
+		break;
+	case PHOTOMETRIC_MINISWHITE:
+		v = max - sample(row, i, L->bits);
+		break;
+	default:
+		v = sample(row, i, L->bits);
+		break;
+	}
+	if (L->alpha >= 0) {
+		uint32_t a = sample(row, i + (size_t)L->alpha, L->bits);
+		v = L->premultiplied ? semqr__over_white_premultiplied(v, a, max)
+		                     : semqr__over_white(v, a, max);
+	}
+	return max == out_max ? v : v * (out_max / max);   /* 1, 2, 4 bits: 255 / max is exact */
+}
+
+/* Converts `cols` pixels of one raw row into out (native depth). */
+static void convert_row(const layout *L, const uint8_t *raw, uint32_t cols, uint8_t *out)
+{
+	if (L->photometric == PHOTOMETRIC_MINISBLACK && L->spp == 1 && L->bits >= 8) {
+		memcpy(out, raw, (size_t)cols * (size_t)(L->bits / 8));
+		return;
+	}
+	for (uint32_t x = 0; x < cols; x++) {
+		uint32_t v = grey_at(L, raw, x);
+		if (L->out_bits == 8)
+			out[x] = (uint8_t)v;
+		else
+			((uint16_t *)out)[x] = (uint16_t)v;
+	}
+}
+
+/* ---- reading blocks ----------------------------------------------------- */
+
+static semqr_status select_page(tiff_scan *ts, int page, semqr_error *err)
+{
+	if (ts->cur == page)
+		return SEMQR_OK;
+	ts->cur = -1;
+	ts->log.error[0] = 0;
+	if (!TIFFSetDirectory(ts->tif, ts->pages[page].dir))
+		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: cannot read its directory "
+		                   "(libtiff: %s)", ts->path, page, why(&ts->log));
+	/* Validated when opened; this refreshes the colour-map pointers. */
+	semqr_status st = describe_page(ts->tif, ts->path, page, ts->file_size, &ts->L, err);
+	if (st == SEMQR_OK)
+		ts->cur = page;
+	return st;
+}
+
+/* Decodes the block starting at row by of page into the page's cache. */
+static semqr_status fill_cache(tiff_scan *ts, int page, uint32_t by, semqr_error *err)
+{
+	tiff_page *P = &ts->pages[page];
+	P->cache_n = 0;
+	semqr_status st = select_page(ts, page, err);
+	if (st != SEMQR_OK)
+		return st;
+	const layout *L = &ts->L;
+	size_t out_bpp = (size_t)L->out_bits / 8, out_row = (size_t)L->width * out_bpp;
+	if (!P->cache) {
+		P->cache = malloc((size_t)P->block_h * out_row);
+		if (!P->cache)
+			return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "%s: page %d: cannot allocate %u "
+			                   "rows", ts->path, page, (unsigned)P->block_h);
+	}
+	if (ts->raw_cap < L->raw_block) {
+		free(ts->raw);
+		ts->raw_cap = 0;
+		ts->raw = malloc((size_t)L->raw_block);
+		if (!ts->raw)
+			return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "%s: page %d: cannot allocate a "
+			                   "%llu-byte block", ts->path, page,
+			                   (unsigned long long)L->raw_block);
+		ts->raw_cap = (size_t)L->raw_block;
+	}
+	uint32_t n = L->height - by < P->block_h ? L->height - by : P->block_h;
+	ts->log.error[0] = 0;
+	if (!L->tiled) {
+		uint32_t strip = TIFFComputeStrip(ts->tif, by, 0);
+		tmsize_t want = (tmsize_t)(n * L->raw_row);
+		tmsize_t got = TIFFReadEncodedStrip(ts->tif, strip, ts->raw, want);
+		if (got != want)
+			return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d, strip %u (rows %u..%u): %s",
+			                   ts->path, page, (unsigned)strip, (unsigned)by,
+			                   (unsigned)(by + n - 1),
+			                   got < 0 ? why(&ts->log) : "strip shorter than its rows");
+		for (uint32_t r = 0; r < n; r++)
+			convert_row(L, ts->raw + r * L->raw_row, L->width, P->cache + r * out_row);
+	} else {
+		for (uint32_t tx = 0; tx < L->width; tx += L->block_w) {
+			uint32_t tile = TIFFComputeTile(ts->tif, tx, by, 0, 0);
+			uint32_t cols = L->width - tx < L->block_w ? L->width - tx : L->block_w;
+			tmsize_t got = TIFFReadEncodedTile(ts->tif, tile, ts->raw, (tmsize_t)L->raw_block);
+			if (got < (tmsize_t)(n * L->raw_row))
+				return semqr__fail(err, SEMQR_ERR_FORMAT,
+				                   "%s: page %d, tile %u (x %u, y %u): %s", ts->path, page,
+				                   (unsigned)tile, (unsigned)tx, (unsigned)by,
+				                   got < 0 ? why(&ts->log) : "tile shorter than its rows");
+			for (uint32_t r = 0; r < n; r++)
+				convert_row(L, ts->raw + r * L->raw_row, cols,
+				            P->cache + r * out_row + tx * out_bpp);
+		}
+	}
+	P->cache_y0 = by;
+	P->cache_n = n;
+	return SEMQR_OK;
+}
+
+static semqr_status tiff_read(semqr_scan *scan, int page, uint32_t y0, uint32_t rows, void *dst,
+                              size_t dst_stride, semqr_error *err)
+{
+	tiff_scan *ts = scan->impl;
+	tiff_page *P = &ts->pages[page];
+	size_t bpp = (size_t)scan->info.bits / 8, out_row = (size_t)scan->info.width * bpp;
+	for (uint32_t y = y0; y < y0 + rows;) {
+		if (y < P->cache_y0 || y >= P->cache_y0 + P->cache_n) {
+			semqr_status st = fill_cache(ts, page, y / P->block_h * P->block_h, err);
+			if (st != SEMQR_OK)
+				return st;
+		}
+		for (; y < y0 + rows && y < P->cache_y0 + P->cache_n; y++)
+			memcpy((uint8_t *)dst + (y - y0) * dst_stride * bpp,
+			       P->cache + (y - P->cache_y0) * out_row, out_row);
+	}
+	return SEMQR_OK;
+}
+
+static void tiff_close(void *impl)
+{
+	tiff_scan *ts = impl;
+	if (ts->pages)
+		for (int p = 0; p < ts->npages; p++)
+			free(ts->pages[p].cache);
+	free(ts->pages);
+	free(ts->raw);
+	if (ts->tif)
+		TIFFClose(ts->tif);
+	free(ts);
+}
+
+static const semqr__scan_backend tiff_backend = {tiff_read, tiff_close};
+
+/* ---- opening ------------------------------------------------------------ */
+
+/* The bytes of a vendor tag of one-byte type in the current directory. */
+static int tag_bytes(TIFF *tif, uint32_t tag, const uint8_t **p, size_t *n)
+{
+	const TIFFField *f = TIFFFindField(tif, tag, TIFF_ANY);
+	if (!f)
+		return 0;
+	TIFFDataType type = TIFFFieldDataType(f);
+	if (type != TIFF_ASCII && type != TIFF_BYTE && type != TIFF_UNDEFINED && type != TIFF_SBYTE)
+		return 0;
+	void *data = NULL;
+	if (!TIFFFieldPassCount(f)) {
+		/* libtiff NUL-terminates ASCII values it stores without a count. */
+		if (type != TIFF_ASCII || !TIFFGetField(tif, tag, &data) || !data)
+			return 0;
+		*n = strlen(data);
+	} else if (TIFFFieldReadCount(f) == TIFF_VARIABLE2) {
+		uint32_t count = 0;
+		if (!TIFFGetField(tif, tag, &count, &data) || !data)
+			return 0;
+		*n = count;
+	} else {
+		uint16_t count = 0;
+		if (!TIFFGetField(tif, tag, &count, &data) || !data)
+			return 0;
+		*n = count;
+	}
+	*p = data;
+	return 1;
+}
+
+/* Vendor metadata of the current directory: the first tag found that gives
+ * a pixel size wins; an FEI image size is kept even without one. */
+static void read_vendor_meta(TIFF *tif, semqr__vendor_meta *meta)
+{
+	static const uint32_t tags[] = {SEMQR__TAG_FEI_HELIOS, SEMQR__TAG_FEI_SFEG,
+	                                SEMQR__TAG_ZEISS_SEM, SEMQR__TAG_FIBICS,
+	                                SEMQR__TAG_TESCAN};
+	for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
+		const uint8_t *p;
+		size_t n;
+		if (!tag_bytes(tif, tags[i], &p, &n))
+			continue;
+		semqr__vendor_meta m = {0};
+		int found;
+		switch (tags[i]) {
+		case SEMQR__TAG_ZEISS_SEM:
+			found = semqr__meta_zeiss(p, n, &m);
+			break;
+		case SEMQR__TAG_FIBICS:
+			found = semqr__meta_fibics(p, n, &m);
+			break;
+		case SEMQR__TAG_TESCAN:
+			found = semqr__meta_tescan(p, n, &m);
+			break;
+		default:
+			found = semqr__meta_fei(p, n, (int)tags[i], &m);
+			break;
+		}
+		if (!meta->vendor || found)
+			*meta = m;
+		if (found)
+			return;
+	}
+}
+
+static const char *compression_name(uint16_t compression)
+{
+	if (compression == COMPRESSION_NONE)
+		return "none";
+	if (compression == COMPRESSION_ADOBE_DEFLATE || compression == COMPRESSION_DEFLATE)
+		return "Deflate";
+	const TIFFCodec *codec = TIFFFindCODEC(compression);
+	return codec ? codec->name : "unknown";
+}
+
+/* Loads the current directory's strip or tile offsets and byte counts once,
+ * so that libtiff checks their number against the image: with on-demand
+ * loading ("O") a short array is otherwise not noticed, and the missing
+ * entries read as offset 0. */
+static semqr_status check_strile_arrays(tiff_scan *ts, int page, semqr_error *err)
+{
+	uint64_t *offsets = NULL, *counts = NULL;
+	ts->log.error[0] = 0;
+	if (!TIFFGetField(ts->tif, TIFFTAG_STRIPOFFSETS, &offsets) || !offsets ||
+	    !TIFFGetField(ts->tif, TIFFTAG_STRIPBYTECOUNTS, &counts) || !counts || ts->log.error[0])
+		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: bad %s offsets or byte counts "
+		                   "(libtiff: %s)", ts->path, page,
+		                   TIFFIsTiled(ts->tif) ? "tile" : "strip", why(&ts->log));
+	return SEMQR_OK;
+}
+
+/* Walks every directory, recording the pages and checking each against page
+ * 0, then makes page 0 current. */
+static semqr_status walk_pages(tiff_scan *ts, semqr_error *err)
+{
+	size_t cap = 0;
+	layout first = {0};
+	for (tdir_t dir = 0;; dir++) {
+		uint32_t subfile = 0;
+		TIFFGetField(ts->tif, TIFFTAG_SUBFILETYPE, &subfile);
+		if (!(subfile & FILETYPE_REDUCEDIMAGE)) {
+			int page = ts->npages;
+			if (page == SEMQR_SCAN_PAGES_MAX)
+				return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: more than %d pages", ts->path,
+				                   SEMQR_SCAN_PAGES_MAX);
+			layout L;
+			semqr_status st = describe_page(ts->tif, ts->path, page, ts->file_size, &L, err);
+			if (st == SEMQR_OK)
+				st = check_strile_arrays(ts, page, err);
+			if (st != SEMQR_OK)
+				return st;
+			if (page == 0)
+				first = L;
+			else if (L.width != first.width || L.height != first.height ||
+			         L.out_bits != first.out_bits)
+				return semqr__fail(err, SEMQR_ERR_FORMAT,
+				                   "%s: page %d: %ux%u %d-bit, unlike page 0 (%ux%u "
+				                   "%d-bit): the pages of a stack must match", ts->path, page,
+				                   (unsigned)L.width, (unsigned)L.height, L.out_bits,
+				                   (unsigned)first.width, (unsigned)first.height,
+				                   first.out_bits);
+			if ((size_t)page == cap) {
+				cap = cap ? 2 * cap : 4;
+				tiff_page *grown = realloc(ts->pages, cap * sizeof *grown);
+				if (!grown)
+					return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "%s: out of memory",
+					                   ts->path);
+				ts->pages = grown;
+			}
+			ts->pages[page] = (tiff_page){.dir = dir, .block_h = L.block_h};
+			ts->npages++;
+		}
+		if (TIFFLastDirectory(ts->tif))
+			break;
+		if (dir >= 2 * SEMQR_SCAN_PAGES_MAX)
+			return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: more than %d directories", ts->path,
+			                   2 * SEMQR_SCAN_PAGES_MAX);
+		ts->log.error[0] = 0;
+		if (!TIFFReadDirectory(ts->tif))
+			return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: directory %u: cannot read it "
+			                   "(libtiff: %s)", ts->path, (unsigned)dir + 1, why(&ts->log));
+	}
+	if (ts->npages == 0)
+		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: no full-resolution image", ts->path);
+	ts->cur = -1;
+	return select_page(ts, 0, err);
+}
+
+semqr_status semqr__scan_tiff_open(const char *path, FILE *fp, semqr_scan *scan,
+                                   semqr__vendor_meta *meta, semqr_error *err)
+{
+	struct stat sb;
+	uint64_t file_size = fstat(fileno(fp), &sb) == 0 ? (uint64_t)sb.st_size : UINT64_MAX / 8192;
+	fclose(fp);
+	tiff_scan *ts = calloc(1, sizeof *ts);
+	TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+	if (!ts || !opts) {
+		free(ts);
+		TIFFOpenOptionsFree(opts);
+		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "%s: out of memory", path);
+	}
+	ts->path = scan->path;
+	ts->file_size = file_size;
+	TIFFOpenOptionsSetErrorHandlerExtR(opts, on_tiff_error, &ts->log);
+	TIFFOpenOptionsSetWarningHandlerExtR(opts, on_tiff_warning, NULL);
+	TIFFOpenOptionsSetMaxSingleMemAlloc(opts, (tmsize_t)SEMQR_SCAN_ALLOC_MAX);
+	ts->tif = TIFFOpenExt(path, "rmO", opts);   /* copies the options */
+	TIFFOpenOptionsFree(opts);
+	semqr_status st;
+	if (!ts->tif)
+		st = semqr__fail(err, SEMQR_ERR_FORMAT, "%s: invalid TIFF (libtiff: %s)", path,
+		                 why(&ts->log));
+	else
+		st = walk_pages(ts, err);
+	if (st != SEMQR_OK) {
+		tiff_close(ts);
+		return st;
+	}
+	read_vendor_meta(ts->tif, meta);
+	semqr_scan_info *in = &scan->info;
+	in->width = (int)ts->L.width;
+	in->height = in->stored_height = (int)ts->L.height;
+	in->bits = ts->L.out_bits;
+	in->pages = ts->npages;
+	in->bigtiff = TIFFIsBigTIFF(ts->tif);
+	in->format = in->bigtiff ? "BigTIFF" : "TIFF";
+	in->compression = compression_name(ts->L.compression);
+	in->tiled = ts->L.tiled;
+	in->block_width = ts->L.block_w;
+	in->block_height = ts->L.block_h;
+	scan->backend = &tiff_backend;
+	scan->impl = ts;
+	return SEMQR_OK;
+}

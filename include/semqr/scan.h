@@ -1,0 +1,115 @@
+/* semqr — streaming reader for whole-plate SEM scans.
+ *
+ * A scan is opened once and read as bands of rows, so memory follows the
+ * band, never the scan: for TIFF the reader keeps at most one row of decoded
+ * strips or tiles per page (the strips or tiles the last band touched), so
+ * bands read with increasing y0 decode each strip or tile once. PNG is read
+ * row by row in file order; binary PGM/PBM by seeking to the band.
+ *
+ * Pixels are delivered at the file's native depth: 8-bit (uint8_t) or 16-bit
+ * (uint16_t) grey, 0 black. TIFF: 8/16-bit grey (MinIsWhite inverted), 1, 2
+ * and 4-bit grey expanded to full scale, RGB and palette converted to grey
+ * (ITU-R BT.601 luma, palettes give 8 bits), strips or tiles, any compression
+ * libtiff decodes, classic TIFF or BigTIFF, several pages (frame stacks).
+ * Plain (ASCII) PGM/PBM and interlaced PNG cannot be streamed; they are read
+ * whole when opened.
+ *
+ * Vendor metadata (FEI/Thermo tags 34682/34680, Zeiss SmartSEM 34118, Fibics
+ * 51023, Tescan 50431) gives the pixel size and, for FEI, the height of the
+ * image proper: the rows stored below it (the data bar) are excluded from
+ * semqr_scan_info.height and cannot be read. Zeiss metadata does not say
+ * where the burnt-in data zone starts; it is found by a heuristic (a framed
+ * band of nearly all black-or-white rows at the bottom, see
+ * host/io/vendor_meta.h), and semqr_scan_info says which rule applied.
+ *
+ * Hostile or damaged files give SEMQR_ERR_FORMAT with a message naming the
+ * file, page, strip or tile and the reason; sizes are checked against
+ * SEMQR_IMAGE_DIM_MAX and SEMQR_SCAN_ALLOC_MAX before anything is allocated.
+ *
+ * A semqr_scan is used by one thread at a time; different scans are
+ * independent (libtiff messages are captured per handle).
+ */
+#ifndef SEMQR_SCAN_H
+#define SEMQR_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "semqr/error.h"
+#include "semqr/image.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct semqr_scan semqr_scan;
+
+/* The page argument of semqr_scan_read_rows that asks for the mean of all
+ * pages, rounded to nearest (halves up). */
+#define SEMQR_SCAN_MEAN (-1)
+
+/* Largest single buffer the reader (and libtiff for it) allocates: a row of
+ * decoded strips or tiles, or a compressed strip. Larger files fail with
+ * SEMQR_ERR_FORMAT before allocating. */
+#define SEMQR_SCAN_ALLOC_MAX ((size_t)1 << 30)
+
+/* Largest number of pages accepted (so that sums of 16-bit pages fit in 32
+ * bits). */
+#define SEMQR_SCAN_PAGES_MAX 65535
+
+typedef struct semqr_scan_options {
+	/* > 0: the pixel size in nm for both axes, overriding the metadata
+	 * (the CLI's --pixel-nm). 0: from the metadata. */
+	double pixel_nm;
+	/* Nonzero: keep the data bar / data zone rows as part of the image. */
+	int keep_data_bar;
+} semqr_scan_options;
+
+typedef struct semqr_scan_info {
+	int width, height;        /* the image proper: data bar rows excluded */
+	int stored_height;        /* rows in the file (height + data bar rows) */
+	int bits;                 /* 8 or 16: the depth semqr_scan_read_rows delivers */
+	int pages;                /* >= 1; reduced-resolution subfiles are not pages */
+	double pixel_nm_x;        /* nanometres per pixel, 0 when unknown */
+	double pixel_nm_y;
+	/* The strings below are constants, or owned by the scan and valid until
+	 * semqr_scan_close. */
+	const char *pixel_source; /* "FEI tag 34682 [Scan] PixelWidth, PixelHeight",
+	                             "option", "none", ... */
+	const char *vendor;       /* "FEI/Thermo Fisher", "Zeiss SmartSEM", "Fibics",
+	                             "Tescan" or "none" */
+	const char *data_bar_source; /* how height was found: "none" (no data bar),
+	                                "FEI tag 34682 [Image] ResolutionX, ResolutionY",
+	                                "heuristic: Zeiss data zone frame line", ... */
+	const char *format;       /* "TIFF", "BigTIFF", "PNG", "PGM", "PBM" */
+	const char *compression;  /* "none", "LZW", "Deflate", "PackBits", "JPEG", ... */
+	int tiled;                /* 1: TIFF tiles; 0: strips or another format */
+	int bigtiff;              /* 1 for BigTIFF */
+	uint32_t block_width;     /* tile size, or width x rows per strip (page 0); */
+	uint32_t block_height;    /* for PNG/PGM width x 1 */
+} semqr_scan_info;
+
+/* Opens path (TIFF, PNG or PGM/PBM, by signature). options may be NULL for
+ * the defaults. On success *scan is a new handle; on failure *scan is NULL
+ * and err says why. */
+semqr_status semqr_scan_open(const char *path, const semqr_scan_options *options,
+                             semqr_scan **scan, semqr_error *err);
+
+/* Fills *info; never fails on an open scan. */
+void semqr_scan_get_info(const semqr_scan *scan, semqr_scan_info *info);
+
+/* Reads rows y0 .. y0 + rows - 1 (within 0 .. info.height - 1) of page
+ * `page` (0 .. info.pages - 1, or SEMQR_SCAN_MEAN) into dst, whose rows start
+ * dst_stride pixels apart (>= info.width); pixels are uint8_t or uint16_t by
+ * info.bits. Bands read with increasing y0 decode each strip or tile once.
+ * On failure dst's contents are unspecified and the scan stays usable. */
+semqr_status semqr_scan_read_rows(semqr_scan *scan, int page, int y0, int rows, void *dst,
+                                  size_t dst_stride, semqr_error *err);
+
+/* Closes the scan and frees everything it holds; NULL is ignored. */
+void semqr_scan_close(semqr_scan *scan);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
