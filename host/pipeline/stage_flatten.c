@@ -1,0 +1,157 @@
+/* Host wrappers of kernels/flatten.cl: loading 8/16-bit windows as float,
+ * background removal. Contracts in pipeline/stages.h. */
+#include <stdint.h>
+
+#include "common/error_internal.h"
+#include "pipeline/stages.h"
+
+/* ---- load ------------------------------------------------------------------ */
+
+semqr_status semqr__stage_load(semqr__cl_context *ctx, const semqr__plane *in, int bits, float gain,
+                               float offset, const semqr__plane *out, semqr_error *err)
+{
+	if (bits != 8 && bits != 16)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "load stage: %d-bit input (8 or 16 supported)", bits);
+	if (in->width != out->width || in->height != out->height)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "load stage: input %d x %d and output %d x %d differ", in->width,
+		                   in->height, out->width, out->height);
+	semqr_status st = semqr__plane_check(ctx, in, bits / 8, 0, 0, "load input", err);
+	if (st == SEMQR_OK)
+		st = semqr__plane_check(ctx, out, sizeof(cl_float), 0, 0, "load output", err);
+	if (st != SEMQR_OK)
+		return st;
+
+	int anscombe = gain > 0.0f;
+	const char *function = anscombe
+	                           ? (bits == 8 ? "flatten_anscombe_u8" : "flatten_anscombe_u16")
+	                           : (bits == 8 ? "flatten_load_u8" : "flatten_load_u16");
+	cl_kernel k;
+	st = semqr__cl_kernel(ctx, "flatten", function, &k, err);
+	if (st != SEMQR_OK)
+		return st;
+	cl_int in_origin = (cl_int)in->origin, out_origin = (cl_int)out->origin;
+	cl_float inv_gain = anscombe ? 1.0f / gain : 0.0f, off = offset;
+	semqr__kernel_arg args[] = {
+	    SEMQR__ARG(in->mem),     SEMQR__ARG(in_origin),  SEMQR__ARG(in->stride),
+	    SEMQR__ARG(in->width),   SEMQR__ARG(in->height), SEMQR__ARG(off),
+	    SEMQR__ARG(inv_gain),    SEMQR__ARG(out->mem),   SEMQR__ARG(out_origin),
+	    SEMQR__ARG(out->stride),
+	};
+	st = semqr__set_args(ctx, k, function, args, 10, err);
+	if (st == SEMQR_OK)
+		st = semqr__cl_run_2d(ctx, k, (size_t)in->width, (size_t)in->height, err);
+	clReleaseKernel(k);
+	return st;
+}
+
+/* ---- flatten --------------------------------------------------------------- */
+
+semqr_status semqr__stage_flatten(semqr__cl_context *ctx, const semqr__plane *in, int block,
+                                  int normalise, float floor_sd, const semqr__plane *out,
+                                  semqr_error *err)
+{
+	const char *device = semqr__cl_device_info(ctx)->name;
+	if (block < 1 || (normalise && !(floor_sd > 0.0f)))
+		return semqr__fail(
+		    err, SEMQR_ERR_INVALID_ARGUMENT,
+		    "flatten stage on %s: block %d (must be >= 1), floor %g (must be "
+		    "> 0 when normalising)",
+		    device, block, (double)floor_sd);
+	if (in->width != out->width || in->height != out->height)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "flatten stage: input %d x %d and output %d x %d differ",
+		                   in->width, in->height, out->width, out->height);
+	semqr_status st = semqr__plane_check(ctx, in, sizeof(cl_float), 0, 0, "flatten input", err);
+	if (st == SEMQR_OK)
+		st = semqr__plane_check(ctx, out, sizeof(cl_float), 0, 0, "flatten output", err);
+	if (st != SEMQR_OK)
+		return st;
+
+	int w = in->width, h = in->height;
+	int nbx = (w + block - 1) / block, nby = (h + block - 1) / block;
+	enum { COLS, STATS, K0, T, BLEND, NBUF };
+	cl_mem bufs[NBUF] = {NULL};
+	size_t sizes[NBUF] = {(size_t)w * (size_t)nby * 2 * sizeof(cl_float),
+	                      (size_t)nbx * (size_t)nby * 2 * sizeof(cl_float),
+	                      ((size_t)w + (size_t)h) * sizeof(cl_int),
+	                      ((size_t)w + (size_t)h) * sizeof(cl_float),
+	                      (size_t)w * (size_t)nby * 2 * sizeof(cl_float)};
+	static const char *const functions[5] = {"flatten_column_sums", "flatten_block_stats",
+	                                         "flatten_axis_weights", "flatten_blend_columns",
+	                                         "flatten_apply"};
+	cl_kernel ks[5] = {NULL};
+	for (int i = 0; i < NBUF; i++) {
+		cl_int cst;
+		bufs[i] = clCreateBuffer(semqr__cl_context_handle(ctx), CL_MEM_READ_WRITE, sizes[i],
+		                         NULL, &cst);
+		if (cst != CL_SUCCESS) {
+			st = semqr__cl_fail(err, cst,
+			                    "flatten stage on %s: clCreateBuffer (%d x %d "
+			                    "blocks)",
+			                    device, nbx, nby);
+			goto done;
+		}
+	}
+	for (int i = 0; i < 5 && st == SEMQR_OK; i++)
+		st = semqr__cl_kernel(ctx, "flatten", functions[i], &ks[i], err);
+	if (st != SEMQR_OK)
+		goto done;
+
+	cl_int in_origin = (cl_int)in->origin, out_origin = (cl_int)out->origin;
+	cl_int norm = normalise != 0;
+	cl_float floor_arg = floor_sd;
+	semqr__kernel_arg col_args[] = {
+	    SEMQR__ARG(in->mem), SEMQR__ARG(in_origin), SEMQR__ARG(in->stride), SEMQR__ARG(w),
+	    SEMQR__ARG(h),       SEMQR__ARG(block),     SEMQR__ARG(bufs[COLS]),
+	};
+	semqr__kernel_arg stat_args[] = {
+	    SEMQR__ARG(in->mem),    SEMQR__ARG(in_origin),   SEMQR__ARG(in->stride),
+	    SEMQR__ARG(w),          SEMQR__ARG(h),           SEMQR__ARG(block),
+	    SEMQR__ARG(bufs[COLS]), SEMQR__ARG(bufs[STATS]),
+	};
+	semqr__kernel_arg axis_args[] = {
+	    SEMQR__ARG(w),        SEMQR__ARG(h),       SEMQR__ARG(block),
+	    SEMQR__ARG(bufs[K0]), SEMQR__ARG(bufs[T]),
+	};
+	semqr__kernel_arg blend_args[] = {
+	    SEMQR__ARG(w),           SEMQR__ARG(h),        SEMQR__ARG(block),
+	    SEMQR__ARG(bufs[STATS]), SEMQR__ARG(bufs[K0]), SEMQR__ARG(bufs[T]),
+	    SEMQR__ARG(bufs[BLEND]),
+	};
+	semqr__kernel_arg apply_args[] = {
+	    SEMQR__ARG(in->mem),    SEMQR__ARG(in_origin),   SEMQR__ARG(in->stride),
+	    SEMQR__ARG(w),          SEMQR__ARG(h),           SEMQR__ARG(nby),
+	    SEMQR__ARG(bufs[K0]),   SEMQR__ARG(bufs[T]),     SEMQR__ARG(bufs[BLEND]),
+	    SEMQR__ARG(norm),       SEMQR__ARG(floor_arg),   SEMQR__ARG(out->mem),
+	    SEMQR__ARG(out_origin), SEMQR__ARG(out->stride),
+	};
+	st = semqr__set_args(ctx, ks[0], functions[0], col_args, 7, err);
+	if (st == SEMQR_OK)
+		st = semqr__cl_run_2d(ctx, ks[0], (size_t)w, (size_t)nby, err);
+	if (st == SEMQR_OK)
+		st = semqr__set_args(ctx, ks[1], functions[1], stat_args, 8, err);
+	if (st == SEMQR_OK)
+		st = semqr__cl_run_2d(ctx, ks[1], (size_t)nbx, (size_t)nby, err);
+	if (st == SEMQR_OK)
+		st = semqr__set_args(ctx, ks[2], functions[2], axis_args, 5, err);
+	if (st == SEMQR_OK)
+		st = semqr__run_1d(ctx, ks[2], functions[2], (size_t)w + (size_t)h, err);
+	if (st == SEMQR_OK)
+		st = semqr__set_args(ctx, ks[3], functions[3], blend_args, 7, err);
+	if (st == SEMQR_OK)
+		st = semqr__cl_run_2d(ctx, ks[3], (size_t)w, (size_t)nby, err);
+	if (st == SEMQR_OK)
+		st = semqr__set_args(ctx, ks[4], functions[4], apply_args, 14, err);
+	if (st == SEMQR_OK)
+		st = semqr__cl_run_2d(ctx, ks[4], (size_t)w, (size_t)h, err);
+done:
+	for (int i = 0; i < 5; i++)
+		if (ks[i])
+			clReleaseKernel(ks[i]);
+	for (int i = 0; i < NBUF; i++)
+		if (bufs[i])
+			clReleaseMemObject(bufs[i]);
+	return st;
+}

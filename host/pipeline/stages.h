@@ -1,0 +1,190 @@
+/* Internal: host wrappers of the device stages of the scan pipeline, one per
+ * kernels/NAME.cl file:
+ *
+ *     load (8/16-bit -> float, optionally Anscombe)  kernels/flatten.cl
+ *     flatten (background removal)                   kernels/flatten.cl
+ *     denoise (separable Gaussian)                   kernels/denoise.cl
+ *     binarize (local-mean threshold)                kernels/binarize.cl
+ *     finder (1:1:3:1:1 run candidates)              kernels/finder.cl
+ *
+ * The maths of each stage is documented in its .cl file; a plain-C reference
+ * with the same semantics lives in tests/support/ref.h.
+ *
+ * Images are windows of device buffers (struct semqr__plane). A stage that
+ * reads a neighbourhood of radius r needs the input window's halo: every
+ * element of the window grown by r along the filtered axes must lie inside
+ * the buffer (the tile scheduler pads tiles so). Stages check this, and that
+ * the windows fit their buffers, and fail with SEMQR_ERR_INVALID_ARGUMENT
+ * otherwise. Output windows must not overlap the input windows or their
+ * halos (not checked); no stage writes its input.
+ *
+ * Blocking: every wrapper only enqueues work on ctx's in-order queue and
+ * returns without waiting, except semqr__finder_read, which reads results
+ * back. Commands therefore run in the order enqueued; a caller reading an
+ * output buffer either uses a blocking read or waits with clFinish. Scratch
+ * buffers a stage creates (flatten's small block tables always; denoise's and
+ * binarize's row-pass image unless the caller lends one) are released right
+ * after enqueueing: OpenCL frees them once the commands using them complete.
+ * A failure may leave some of a stage's commands enqueued; its outputs are
+ * then undefined.
+ *
+ * Sizes: windows are at least 1 x 1, and every buffer must hold fewer than
+ * 2^31 elements, since the kernels index with int. */
+#ifndef SEMQR_PIPELINE_STAGES_H
+#define SEMQR_PIPELINE_STAGES_H
+
+#include <stddef.h>
+
+#include <CL/cl.h>
+
+#include "cl/cl_internal.h"
+
+/* A window of a device buffer: pixel (x, y), 0 <= x < width, 0 <= y < height,
+ * is element origin + y * stride + x (elements of the stage's pixel type). */
+typedef struct semqr__plane {
+	cl_mem mem;
+	size_t origin;
+	int stride;
+	int width, height;
+} semqr__plane;
+
+/* ---- load and flatten (stage_flatten.c) ---------------------------------- */
+
+/* Converts the uchar (bits 8) or ushort (bits 16) window `in` to the float
+ * window `out` of the same size. With gain <= 0, out = v / (2^bits - 1);
+ * with gain > 0 (grey values per detected electron) and offset (grey value of
+ * zero electrons), out = 2 sqrt(max((v - offset) / gain + 3/8, 0)), the
+ * Anscombe transform, whose noise is close to 1 everywhere. */
+semqr_status semqr__stage_load(semqr__cl_context *ctx, const semqr__plane *in, int bits, float gain,
+                               float offset, const semqr__plane *out, semqr_error *err);
+
+/* Subtracts the background estimated from block x block blocks from the float
+ * window `in` into the float window `out` (same size): out = (in - m~) * g,
+ * m~ the bilinearly interpolated block means, g = 1 / max(s~, floor_sd) with
+ * s~ the interpolated block standard deviations when normalise is non-zero,
+ * else 1 (see kernels/flatten.cl). block >= 1; floor_sd > 0 when normalising. */
+semqr_status semqr__stage_flatten(semqr__cl_context *ctx, const semqr__plane *in, int block,
+                                  int normalise, float floor_sd, const semqr__plane *out,
+                                  semqr_error *err);
+
+/* ---- denoise (stage_denoise.c) ------------------------------------------- */
+
+/* Largest Gaussian radius (kernels/denoise.cl has one kernel per radius). */
+#define SEMQR__DENOISE_RADIUS_MAX 15
+
+/* The Gaussian sigma, in pixels, used for a module size in pixels: a third of
+ * a module, which averages out most pixel noise while an edge between two
+ * modules keeps nearly its full contrast one module apart; and the radius that
+ * goes with a sigma: ceil(3 sigma), clamped to 1..SEMQR__DENOISE_RADIUS_MAX. */
+float semqr__denoise_sigma(float module_px);
+int semqr__denoise_radius(float sigma);
+
+/* Fills w[0..2 radius] with exp(-(k - radius)^2 / (2 sigma^2)) normalised to
+ * sum 1. sigma > 0, 0 <= radius <= SEMQR__DENOISE_RADIUS_MAX. */
+void semqr__denoise_weights(float sigma, int radius, float *w);
+
+/* Bytes of scratch buffer semqr__stage_denoise needs for a width x height
+ * window: the row pass of the window and radius rows above and below. */
+size_t semqr__stage_denoise_scratch(int width, int height, int radius);
+
+/* Smooths the float window `in` into the float window `out` (same size) with
+ * the separable Gaussian of the given sigma and radius (kernels/denoise.cl).
+ * `in` needs a halo of radius on all four sides; 0 <= radius <=
+ * SEMQR__DENOISE_RADIUS_MAX. `scratch` is a buffer of at least
+ * semqr__stage_denoise_scratch bytes, not otherwise in use until the stage
+ * completes, or NULL to have the stage create (and release) one: passing one
+ * kept across tiles saves an allocation and its first-touch cost per call. */
+semqr_status semqr__stage_denoise(semqr__cl_context *ctx, const semqr__plane *in, float sigma,
+                                  int radius, cl_mem scratch, const semqr__plane *out,
+                                  semqr_error *err);
+
+/* ---- binarize (stage_binarize.c) ----------------------------------------- */
+
+/* Largest window radius (kernels/binarize.cl has one kernel per radius). */
+#define SEMQR__BINARIZE_RADIUS_MAX 15
+
+/* Bytes of scratch buffer semqr__stage_binarize needs (the row sums). */
+size_t semqr__stage_binarize_scratch(int width, int height, int radius);
+
+/* Writes the uchar window `out` (same size as `in`): 1 where the float window
+ * `in` exceeds the mean of its (2 radius + 1)^2 neighbourhood plus offset,
+ * else 0 (kernels/binarize.cl). `in` needs a halo of radius on all sides;
+ * 0 <= radius <= SEMQR__BINARIZE_RADIUS_MAX. scratch as for
+ * semqr__stage_denoise. */
+semqr_status semqr__stage_binarize(semqr__cl_context *ctx, const semqr__plane *in, int radius,
+                                   float offset, cl_mem scratch, const semqr__plane *out,
+                                   semqr_error *err);
+
+/* The 1 / (2 radius + 1)^2 the threshold multiplies its sums by. */
+float semqr__binarize_inv_area(int radius);
+
+/* ---- finder candidates (stage_finder.c) ---------------------------------- */
+
+/* One finder-pattern crossing, in the window's pixel coordinates (pixel
+ * centres at integers). Must match struct finder_candidate in
+ * kernels/finder.cl (20 bytes, no padding). */
+typedef struct semqr__finder_candidate {
+	float x, y;      /* centre: sub-pixel along the axis, the line index across it */
+	float module;    /* module size in pixels along the axis */
+	cl_int polarity; /* binary value of the centre run: 0 darker, 1 brighter */
+	cl_int axis;     /* 0: found along a row, 1: along a column */
+} semqr__finder_candidate;
+
+/* Parameters of the run test (kernels/finder.cl). */
+typedef struct semqr__finder_params {
+	float tolerance;  /* allowed |run - expected| as a fraction of expected, e.g. 0.5 */
+	float min_module; /* module sizes outside [min_module, max_module] are ignored */
+	float max_module;
+} semqr__finder_params;
+
+/* Enqueues the search of the uchar binary window `bin` along its rows and
+ * columns, refining edges from the float window `grey` of the same size
+ * (the image `bin` was thresholded from; no halo needed). Resets the cl_int
+ * buffer `count` (4 bytes) to 0 first; candidates go to `cands`, which holds
+ * `capacity` >= 0 elements. */
+semqr_status semqr__stage_finder(semqr__cl_context *ctx, const semqr__plane *bin,
+                                 const semqr__plane *grey, const semqr__finder_params *p,
+                                 cl_mem cands, int capacity, cl_mem count, semqr_error *err);
+
+/* Waits for the stage and reads its results: *found is the number of
+ * candidates found, which exceeds capacity when the buffer overflowed (then
+ * only capacity of them were stored: enlarge and rerun); out[0..min(*found,
+ * capacity)) receives the stored ones. Blocking. */
+semqr_status semqr__finder_read(semqr__cl_context *ctx, cl_mem cands, int capacity, cl_mem count,
+                                semqr__finder_candidate *out, int *found, semqr_error *err);
+
+/* ---- shared by the wrappers ---------------------------------------------- */
+
+/* Checks that window p of elements of elem_size bytes, grown by halo_x
+ * columns and halo_y rows on each side, lies inside p->mem, and that
+ * p->mem holds fewer than 2^31 elements; `what` names the window in the
+ * error ("denoise input"). */
+semqr_status semqr__plane_check(const semqr__cl_context *ctx, const semqr__plane *p,
+                                size_t elem_size, int halo_x, int halo_y, const char *what,
+                                semqr_error *err);
+
+/* Checks that the caller's scratch buffer holds at least `bytes`; `stage`
+ * names the stage in the error. */
+semqr_status semqr__scratch_check(const semqr__cl_context *ctx, cl_mem scratch, size_t bytes,
+                                  const char *stage, semqr_error *err);
+
+/* One kernel argument: SEMQR__ARG(v) for an lvalue v. */
+typedef struct semqr__kernel_arg {
+	size_t size;
+	const void *value;
+} semqr__kernel_arg;
+/* clang-format off */
+#define SEMQR__ARG(v) {sizeof(v), &(v)}
+/* clang-format on */
+
+/* Sets arguments 0..n-1 of kernel k (the function `function` of the stage);
+ * fails naming the function and the argument index. */
+semqr_status semqr__set_args(const semqr__cl_context *ctx, cl_kernel k, const char *function,
+                             const semqr__kernel_arg *args, int n, semqr_error *err);
+
+/* Enqueues kernel k over a 1-D range of n >= 1 work-items (rounded up as the
+ * implementation likes: k must ignore ids >= n), without waiting. */
+semqr_status semqr__run_1d(semqr__cl_context *ctx, cl_kernel k, const char *function, size_t n,
+                           semqr_error *err);
+
+#endif
