@@ -666,6 +666,109 @@ static void test_png_pgm(void **state)
 	semqr_scan_close(s);
 }
 
+/* The RGB of the RGBA-fallback test pattern. */
+static void rgb_of(int page, uint32_t x, uint32_t y, uint32_t c[3])
+{
+	c[0] = value(page, x, y, 8);
+	c[1] = (c[0] * 3u + (uint32_t)page * 40u + y) & 0xff;
+	c[2] = (x * 11u + y * 2u) & 0xff;
+}
+
+/* BT.601 luma rounded to nearest (ties up), as scan.h specifies. */
+static uint32_t expect_luma(const void *ctx, uint32_t x, uint32_t y)
+{
+	uint32_t c[3];
+	rgb_of(*(const int *)ctx, x, y, c);
+	return (299 * c[0] + 587 * c[1] + 114 * c[2] + 500) / 1000;
+}
+
+/* Layouts not converted row by row are read whole through libtiff's RGBA
+ * interface: a 2-page stack of RGB in separate planes reads, page by page and
+ * in bands, as the luma of its pixels. semqr_image_read takes page 0 alone,
+ * so it reads a file whose later pages differ, which the scan refuses. A raw
+ * PGM sample above maxval fails on its row. */
+static void test_read_whole_layouts(void **state)
+{
+	(void)state;
+	const uint32_t w = 37, h = 23;
+	const char *path = tmp_path("planes.tif");
+	TIFF *t = TIFFOpen(path, "w");
+	assert_non_null(t);
+	uint8_t row[37];
+	for (int p = 0; p < 2; p++) {
+		set_common(t, w, h, 8, COMPRESSION_ADOBE_DEFLATE);
+		assert_true(TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)3));
+		assert_true(TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB));
+		assert_true(TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_SEPARATE));
+		assert_true(TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, (uint32_t)4));
+		for (uint16_t k = 0; k < 3; k++)
+			for (uint32_t y = 0; y < h; y++) {
+				for (uint32_t x = 0; x < w; x++) {
+					uint32_t c[3];
+					rgb_of(p, x, y, c);
+					row[x] = (uint8_t)c[k];
+				}
+				assert_int_equal(TIFFWriteScanline(t, row, y, k), 1);
+			}
+		assert_true(TIFFWriteDirectory(t));
+	}
+	TIFFClose(t);
+	semqr_scan_info in;
+	semqr_scan *s = open_ok(path, NULL, &in);
+	assert_int_equal(in.pages, 2);
+	assert_int_equal(in.bits, 8);
+	for (int p = 1; p >= 0; p--) {
+		check_bands(s, p, 7, expect_luma, &p);
+		check_bands(s, p, (int)h, expect_luma, &p);
+	}
+	semqr_scan_close(s);
+
+	/* Pages of different sizes: image_read gives page 0. */
+	path = tmp_path("pages_differ.tif");
+	uint8_t *px = calloc(64 * 16, 1);
+	assert_non_null(px);
+	t = TIFFOpen(path, "w");
+	assert_non_null(t);
+	for (int p = 0; p < 2; p++) {
+		uint32_t pw = p ? 64 : 32;
+		for (uint32_t i = 0; i < pw * 16; i++)
+			px[i] = (uint8_t)value(p, i % pw, i / pw, 8);
+		set_common(t, pw, 16, 8, COMPRESSION_NONE);
+		assert_true(TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 16));
+		assert_true(TIFFWriteEncodedStrip(t, 0, px, (tmsize_t)pw * 16) == (tmsize_t)pw * 16);
+		assert_true(TIFFWriteDirectory(t));
+	}
+	TIFFClose(t);
+	free(px);
+	semqr_error err;
+	expect_error(semqr_scan_open(path, NULL, &s, &err), &err, SEMQR_ERR_FORMAT,
+	             "pages_differ.tif: page 1", "unlike page 0");
+	semqr_image img;
+	assert_int_equal(semqr_image_read(path, &img, &err), SEMQR_OK);
+	assert_int_equal(img.width, 32);
+	assert_int_equal(img.height, 16);
+	for (uint32_t y = 0; y < 16; y++)
+		for (uint32_t x = 0; x < 32; x++)
+			assert_int_equal(expect_image(&img, x, y), value(0, x, y, 8));
+	semqr_image_free(&img);
+
+	/* Raw PGM, maxval 100: row 0 is valid, row 1 holds 101 at x = 1. */
+	path = tmp_path("over.pgm");
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	fwrite("P5 3 2 100\n\x00\x32\x64\x07\x65\x03", 1, 17, fp);
+	fclose(fp);
+	s = open_ok(path, NULL, &in);
+	uint8_t band[6];
+	assert_int_equal(semqr_scan_read_rows(s, 0, 0, 1, band, 3, &err), SEMQR_OK);
+	assert_memory_equal(band, ((uint8_t[]){0, 128, 255}), 3);
+	expect_error(semqr_scan_read_rows(s, 0, 1, 1, band, 3, &err), &err, SEMQR_ERR_FORMAT,
+	             "over.pgm: sample 101 at (1, 1)", "maxval 100");
+	semqr_scan_close(s);
+	expect_error(semqr_image_read(path, &img, &err), &err, SEMQR_ERR_FORMAT, "over.pgm",
+	             "exceeds maxval");
+}
+
 static void test_real_files(void **state)
 {
 	(void)state;
@@ -1056,6 +1159,7 @@ int main(void)
 		cmocka_unit_test(test_conversions),
 		cmocka_unit_test(test_stack_mean),
 		cmocka_unit_test(test_png_pgm),
+		cmocka_unit_test(test_read_whole_layouts),
 		cmocka_unit_test(test_real_files),
 		cmocka_unit_test(test_vendor_tags),
 		cmocka_unit_test(test_hostile),

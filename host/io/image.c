@@ -1,5 +1,5 @@
-/* Grey images: allocation, and reading and writing files by dispatching to the
- * format's reader (chosen by the file's first bytes) or writer (chosen by the
+/* Grey images: allocation, reading a whole image through the scan reader,
+ * and writing files by dispatching to the format's writer (chosen by the
  * path's extension). */
 #include <errno.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 
 #include "common/error_internal.h"
 #include "io/io_internal.h"
+#include "io/scan_internal.h"
 
 semqr_status semqr_image_alloc(semqr_image *img, int width, int height, int bits, semqr_error *err)
 {
@@ -83,51 +84,27 @@ semqr_status semqr__check_image(const semqr_image *img, const char *what, semqr_
 
 /* ---- reading ------------------------------------------------------------ */
 
-static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-
-/* Classic TIFF ("II*\0", "MM\0*") and BigTIFF ("II+\0", "MM\0+"). */
-static int is_tiff(const uint8_t *b, size_t n)
-{
-	return n >= 4 && ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 || b[2] == 43) && b[3] == 0) ||
-	                  (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && (b[3] == 42 || b[3] == 43)));
-}
-
+/* A scan of page 0 alone, read in one band. The data bar is kept: the result
+ * is the whole stored image, whatever the vendor metadata says. */
 semqr_status semqr_image_read(const char *path, semqr_image *img, semqr_error *err)
 {
 	if (!path || !img)
 		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT, "semqr_image_read: %s is NULL",
 		                   path ? "img" : "path");
 	memset(img, 0, sizeof *img);
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return semqr__fail(err, SEMQR_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-
-	uint8_t sig[8];
-	size_t n = fread(sig, 1, sizeof sig, fp);
-	semqr_status st;
-	if (ferror(fp)) {
-		st = semqr__fail(err, SEMQR_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
-	} else if (n == 0) {
-		st = semqr__fail(err, SEMQR_ERR_FORMAT, "%s: empty file", path);
-	} else if (fseek(fp, 0, SEEK_SET) != 0) {
-		st = semqr__fail(err, SEMQR_ERR_IO, "%s: cannot seek: %s", path, strerror(errno));
-	} else if (n == sizeof sig && memcmp(sig, png_signature, sizeof sig) == 0) {
-		st = semqr__png_read(path, fp, img, err);
-	} else if (n >= 2 && sig[0] == 'P' && sig[1] >= '1' && sig[1] <= '7') {
-		st = semqr__pnm_read(path, fp, img, err);
-	} else if (is_tiff(sig, n)) {
-		st = semqr__tiff_read(path, fp, img, err);
-	} else {
-		char hex[3 * 4] = "";
-		for (size_t i = 0, len = 0; i < n && i < 4; i++)
-			len += (size_t)snprintf(hex + len, sizeof hex - len, "%s%02x", i ? " " : "",
-			                        sig[i]);
-		st = semqr__fail(err, SEMQR_ERR_FORMAT,
-		                 "%s: not a PNG, PGM/PBM or TIFF file (first bytes %s)", path, hex);
-	}
-	fclose(fp);
+	semqr_scan *scan;
+	semqr_status st =
+	    semqr__scan_open(path, &(semqr_scan_options){.keep_data_bar = 1}, 1, &scan, err);
+	if (st != SEMQR_OK)
+		return st;
+	semqr_scan_info in;
+	semqr_scan_get_info(scan, &in);
+	st = semqr_image_alloc(img, in.width, in.height, in.bits, err);
 	if (st == SEMQR_OK)
-		semqr__clear(err);
+		st = semqr_scan_read_rows(scan, 0, 0, in.height, img->pixels, img->stride, err);
+	semqr_scan_close(scan);
+	if (st != SEMQR_OK)
+		semqr_image_free(img);
 	return st;
 }
 

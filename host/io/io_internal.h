@@ -1,15 +1,22 @@
 /* Internal interfaces shared by the image files (host/io/). Not installed.
  *
+ * Layout: one reader, one writer per format.
+ * - Reading: scan.c opens a file and picks a backend by its signature
+ *   (tiff_read.c, png_read.c, pnm_read.c; see scan_internal.h); the whole
+ *   image reader semqr_image_read (image.c) is a scan of page 0.
+ * - Writing: image.c picks a writer by the path's extension (tiff_write.c,
+ *   png_write.c, pnm_write.c).
+ *
  * Conventions
- * - Every reader receives the path (for messages) and, where it reads through
- *   stdio, the FILE opened by semqr_image_read positioned at byte 0. It fills
- *   *img on success and leaves it zeroed on failure.
- * - Every message about a file starts with its path: "scan.tif: strip 3: ...".
+ * - Every message about a file starts with its path: "scan.tif: page 0,
+ *   strip 3: ...".
  * - Grey values are at full scale 255 (8-bit) or 65535 (16-bit); 0 is black.
  */
 #ifndef SEMQR_IO_INTERNAL_H
 #define SEMQR_IO_INTERNAL_H
 
+#include <setjmp.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -75,20 +82,56 @@ static inline uint32_t semqr__over_white_premultiplied(uint32_t v, uint32_t a, u
 	return out > max ? max : out;
 }
 
-/* ---- png.c, pnm.c, tiff.c ----------------------------------------------- */
+/* ---- libpng glue (png_read.c; used by png_write.c too) ----------------- */
 
-semqr_status semqr__png_read(const char *path, FILE *fp, semqr_image *img, semqr_error *err);
+/* libpng reports errors by calling an error function that must not return.
+ * semqr__png_error copies the message into the semqr__png_failure given to
+ * png_create_read_struct / png_create_write_struct as the error pointer and
+ * longjmps to its jump, which the caller has set with setjmp; locals changed
+ * after setjmp and used after the jump must be volatile. semqr__png_warning
+ * drops warnings (bad ancillary chunks, sRGB profile quirks): they never
+ * affect the pixels. The parameters are libpng's png_structp and
+ * png_const_charp, spelled without png.h. */
+typedef struct semqr__png_failure {
+	jmp_buf jump;
+	char message[256];
+} semqr__png_failure;
+
+struct png_struct_def;
+_Noreturn void semqr__png_error(struct png_struct_def *png, const char *message);
+void semqr__png_warning(struct png_struct_def *png, const char *message);
+
+/* ---- libtiff glue (tiff_read.c; used by tiff_write.c too) --------------- */
+
+/* libtiff's messages for one handle: the first error since error[0] was last
+ * cleared (it names the root cause), without the "path: " prefix libtiff
+ * puts on some; warnings are dropped. */
+typedef struct semqr__tiff_log {
+	const char *path;
+	char error[256];
+} semqr__tiff_log;
+
+/* Opens fd through libtiff (TIFFFdOpenExt; libtiff >= 4.5) with per-handle
+ * error and warning handlers writing to *log, so that messages never reach
+ * stderr and concurrent handles share no state; max_alloc > 0 caps any single
+ * allocation by libtiff. path is for messages. On success libtiff owns fd
+ * (TIFFClose closes it); on failure (NULL, reason in log) the caller still
+ * does. */
+struct tiff *semqr__tiff_open(int fd, const char *path, const char *mode, size_t max_alloc,
+                              semqr__tiff_log *log);
+/* log's error, or "no detail from libtiff" when it is empty. */
+const char *semqr__tiff_why(const semqr__tiff_log *log);
+
+/* ---- writers (png_write.c, pnm_write.c, tiff_write.c) ------------------- */
+
+/* Each writes img (checked by semqr_image_write) to path, removing the
+ * partial file on failure. */
 semqr_status semqr__png_write(const char *path, const semqr_image *img, semqr_error *err);
-
-/* Reads P1, P2, P4 and P5; other Netpbm kinds give SEMQR_ERR_UNSUPPORTED. */
-semqr_status semqr__pnm_read(const char *path, FILE *fp, semqr_image *img, semqr_error *err);
-/* Writes P5 (PGM, maxval 255 or 65535 by img->bits) or, when bitmap is
- * nonzero, P4 (PBM: dark where the value is below half scale). */
+/* P5 (PGM, maxval 255 or 65535 by img->bits) or, when bitmap is nonzero, P4
+ * (PBM: dark where the value is below half scale). */
 semqr_status semqr__pnm_write(const char *path, const semqr_image *img, int bitmap,
                               semqr_error *err);
-
-/* Reads through libtiff on a duplicate of fp's descriptor (fp stays open). */
-semqr_status semqr__tiff_read(const char *path, FILE *fp, semqr_image *img, semqr_error *err);
+/* Uncompressed grey, one strip per 64 KiB. */
 semqr_status semqr__tiff_write(const char *path, const semqr_image *img, semqr_error *err);
 
 /* ---- render.c ----------------------------------------------------------- */

@@ -1,6 +1,7 @@
 /* The scan handle: opening by signature, what every format shares (vendor
  * metadata, pixel-size override, data bar, argument checks), the mean over
- * pages, and the whole-image backend for files that cannot be streamed.
+ * pages, and the whole-image backend for files that cannot be streamed
+ * (interlaced PNG, plain PGM/PBM: their backends decode them when opening).
  *
  * Mean over pages: the band is cut into chunks of at most MEAN_CHUNK_PIXELS
  * pixels (at least one row); for each chunk every page's rows are read into
@@ -46,33 +47,28 @@ static void whole_close(void *impl)
 
 static const semqr__scan_backend whole_backend = {whole_read, whole_close};
 
-void semqr__scan_whole_attach(semqr_scan *scan, semqr_image *img, const char *format)
+void semqr__scan_attach_rows(semqr_scan *scan, const semqr__scan_backend *backend, void *impl,
+                             uint32_t width, uint32_t height, int bits, const char *format,
+                             const char *compression)
 {
-	scan->impl = img;
-	scan->backend = &whole_backend;
-	scan->info.width = img->width;
-	scan->info.height = scan->info.stored_height = img->height;
-	scan->info.bits = img->bits;
-	scan->info.pages = 1;
-	scan->info.format = format;
-	scan->info.compression = "none";
-	scan->info.block_width = (uint32_t)img->width;
-	scan->info.block_height = 1;
+	semqr_scan_info *in = &scan->info;
+	scan->backend = backend;
+	scan->impl = impl;
+	in->width = (int)width;
+	in->height = in->stored_height = (int)height;
+	in->bits = bits;
+	in->pages = 1;
+	in->format = format;
+	in->compression = compression;
+	in->block_width = width;
+	in->block_height = 1;
 }
 
-static semqr_status open_whole(const char *path, semqr_scan *scan, const char *format,
-                               semqr_error *err)
+void semqr__scan_whole_attach(semqr_scan *scan, semqr_image *img, const char *format,
+                              const char *compression)
 {
-	semqr_image *img = calloc(1, sizeof *img);
-	if (!img)
-		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "%s: out of memory", path);
-	semqr_status st = semqr_image_read(path, img, err);
-	if (st != SEMQR_OK) {
-		free(img);
-		return st;
-	}
-	semqr__scan_whole_attach(scan, img, format);
-	return SEMQR_OK;
+	semqr__scan_attach_rows(scan, &whole_backend, img, (uint32_t)img->width,
+	                        (uint32_t)img->height, img->bits, format, compression);
 }
 
 /* ---- opening ------------------------------------------------------------ */
@@ -86,28 +82,26 @@ static semqr_status open_backend(const char *path, semqr_scan *scan, semqr__vend
 	uint8_t sig[8];
 	size_t n = fread(sig, 1, sizeof sig, fp);
 	if (ferror(fp) || fseek(fp, 0, SEEK_SET) != 0) {
-		semqr_status st = semqr__fail(err, SEMQR_ERR_IO, "%s: cannot read: %s", path,
-		                              strerror(errno));
+		semqr_status st =
+		    semqr__fail(err, SEMQR_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
 		fclose(fp);
 		return st;
 	}
 	if (is_tiff(sig, n))
 		return semqr__scan_tiff_open(path, fp, scan, meta, err);
-	semqr_status st;
-	const char *format = "PNG";
-	if (n == sizeof sig && memcmp(sig, png_signature, sizeof sig) == 0) {
-		st = semqr__scan_png_open(path, fp, scan, err);
-	} else if (n >= 2 && sig[0] == 'P' && sig[1] >= '1' && sig[1] <= '7') {
-		format = sig[1] == '1' || sig[1] == '4' ? "PBM" : "PGM";
-		st = semqr__scan_pnm_open(path, fp, scan, err);
-	} else {
-		fclose(fp);
-		return semqr__fail(err, SEMQR_ERR_FORMAT,
-		                   n == 0 ? "%s: empty file" : "%s: not a TIFF, PNG or PGM/PBM file",
-		                   path);
-	}
-	/* Interlaced PNG and plain PGM/PBM: read whole. */
-	return st == SEMQR_ERR_UNSUPPORTED ? open_whole(path, scan, format, err) : st;
+	if (n == sizeof sig && memcmp(sig, png_signature, sizeof sig) == 0)
+		return semqr__scan_png_open(path, fp, scan, err);
+	if (n >= 2 && sig[0] == 'P' && sig[1] >= '1' && sig[1] <= '7')
+		return semqr__scan_pnm_open(path, fp, scan, err);
+	fclose(fp);
+	if (n == 0)
+		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: empty file", path);
+	char hex[3 * 4] = "";
+	for (size_t i = 0, len = 0; i < n && i < 4; i++)
+		len +=
+		    (size_t)snprintf(hex + len, sizeof hex - len, "%s%02x", i ? " " : "", sig[i]);
+	return semqr__fail(err, SEMQR_ERR_FORMAT,
+	                   "%s: not a PNG, PGM/PBM or TIFF file (first bytes %s)", path, hex);
 }
 
 /* The rows below the image proper: FEI states the image size; for Zeiss
@@ -135,7 +129,8 @@ static semqr_status find_image_height(semqr_scan *scan, const semqr__vendor_meta
 	for (uint32_t i = 0; st == SEMQR_OK && i < n; i++) {
 		st = scan->backend->read(scan, 0, y0 + i, 1, row, width, err);
 		for (uint32_t x = 0; st == SEMQR_OK && x < width; x++) {
-			uint32_t v = bpp == 1 ? ((const uint8_t *)row)[x] : ((const uint16_t *)row)[x];
+			uint32_t v =
+			    bpp == 1 ? ((const uint8_t *)row)[x] : ((const uint16_t *)row)[x];
 			stats[i].black += v == 0;
 			stats[i].white += v == full;
 		}
@@ -152,8 +147,14 @@ static semqr_status find_image_height(semqr_scan *scan, const semqr__vendor_meta
 	return st;
 }
 
-semqr_status semqr_scan_open(const char *path, const semqr_scan_options *options,
-                             semqr_scan **out, semqr_error *err)
+semqr_status semqr_scan_open(const char *path, const semqr_scan_options *options, semqr_scan **out,
+                             semqr_error *err)
+{
+	return semqr__scan_open(path, options, 0, out, err);
+}
+
+semqr_status semqr__scan_open(const char *path, const semqr_scan_options *options,
+                              int first_page_only, semqr_scan **out, semqr_error *err)
 {
 	if (out)
 		*out = NULL;
@@ -163,7 +164,8 @@ semqr_status semqr_scan_open(const char *path, const semqr_scan_options *options
 	semqr_scan_options opts = options ? *options : (semqr_scan_options){0};
 	if (!(opts.pixel_nm >= 0 && opts.pixel_nm <= 1e9))
 		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
-		                   "semqr_scan_open: pixel size %g nm outside 0 .. 1e9", opts.pixel_nm);
+		                   "semqr_scan_open: pixel size %g nm outside 0 .. 1e9",
+		                   opts.pixel_nm);
 	semqr_scan *scan = calloc(1, sizeof *scan);
 	char *copy = malloc(strlen(path) + 1);
 	if (!scan || !copy) {
@@ -172,6 +174,7 @@ semqr_status semqr_scan_open(const char *path, const semqr_scan_options *options
 		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "%s: out of memory", path);
 	}
 	scan->path = strcpy(copy, path);
+	scan->first_page_only = first_page_only;
 	semqr__vendor_meta meta = {0};
 	semqr_status st = open_backend(path, scan, &meta, err);
 	if (st != SEMQR_OK) {
@@ -238,8 +241,8 @@ static semqr_status read_mean(semqr_scan *scan, uint32_t y0, uint32_t rows, void
 		size_t count = (size_t)n * width;
 		memset(scan->sum, 0, count * sizeof *scan->sum);
 		for (uint32_t p = 0; p < pages; p++) {
-			semqr_status st = scan->backend->read(scan, (int)p, y0 + c, n, scan->chunk, width,
-			                                      err);
+			semqr_status st =
+			    scan->backend->read(scan, (int)p, y0 + c, n, scan->chunk, width, err);
 			if (st != SEMQR_OK)
 				return st;
 			for (size_t i = 0; i < count; i++)
@@ -250,7 +253,8 @@ static semqr_status read_mean(semqr_scan *scan, uint32_t y0, uint32_t rows, void
 			const uint32_t *s = scan->sum + (size_t)r * width;
 			uint8_t *d = (uint8_t *)dst + ((size_t)(c + r) * dst_stride) * bpp;
 			for (uint32_t x = 0; x < width; x++) {
-				uint32_t v = (uint32_t)(((uint64_t)s[x] * 2 + pages) / (2 * (uint64_t)pages));
+				uint32_t v = (uint32_t)(((uint64_t)s[x] * 2 + pages) /
+				                        (2 * (uint64_t)pages));
 				if (bpp == 1)
 					d[x] = (uint8_t)v;
 				else
@@ -265,24 +269,24 @@ semqr_status semqr_scan_read_rows(semqr_scan *scan, int page, int y0, int rows, 
                                   size_t dst_stride, semqr_error *err)
 {
 	if (!scan || !dst)
-		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT, "semqr_scan_read_rows: %s is NULL",
-		                   scan ? "dst" : "scan");
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "semqr_scan_read_rows: %s is NULL", scan ? "dst" : "scan");
 	const semqr_scan_info *in = &scan->info;
 	if (page != SEMQR_SCAN_MEAN && (page < 0 || page >= in->pages))
 		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT, "%s: page %d outside 0 .. %d",
 		                   scan->path, page, in->pages - 1);
 	if (y0 < 0 || rows < 1 || rows > in->height - y0)
 		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
-		                   "%s: rows %d .. %d outside the image's rows 0 .. %d", scan->path, y0,
-		                   y0 + rows - 1, in->height - 1);
+		                   "%s: rows %d .. %d outside the image's rows 0 .. %d", scan->path,
+		                   y0, y0 + rows - 1, in->height - 1);
 	if (dst_stride < (size_t)in->width)
 		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT, "%s: stride %zu below width %d",
 		                   scan->path, dst_stride, in->width);
 	semqr_status st =
-		page == SEMQR_SCAN_MEAN && in->pages > 1
-			? read_mean(scan, (uint32_t)y0, (uint32_t)rows, dst, dst_stride, err)
-			: scan->backend->read(scan, page == SEMQR_SCAN_MEAN ? 0 : page, (uint32_t)y0,
-			                      (uint32_t)rows, dst, dst_stride, err);
+	    page == SEMQR_SCAN_MEAN && in->pages > 1
+	        ? read_mean(scan, (uint32_t)y0, (uint32_t)rows, dst, dst_stride, err)
+	        : scan->backend->read(scan, page == SEMQR_SCAN_MEAN ? 0 : page, (uint32_t)y0,
+	                              (uint32_t)rows, dst, dst_stride, err);
 	if (st == SEMQR_OK)
 		semqr__clear(err);
 	return st;

@@ -1,4 +1,5 @@
-/* Internal: the scan handle and the format backends behind semqr_scan_*.
+/* Internal: the scan handle and the format backends behind semqr_scan_* and
+ * semqr_image_read, the one reader of image files.
  *
  * scan.c opens the file, picks a backend by the file's signature, then
  * applies what is common to all formats: vendor metadata (pixel size, image
@@ -23,15 +24,22 @@ typedef struct semqr__scan_backend {
 } semqr__scan_backend;
 
 struct semqr_scan {
-	char *path;                 /* for messages */
-	semqr_scan_info info;       /* filled by the backend, completed by scan.c */
+	char *path;           /* for messages */
+	int first_page_only;  /* set before the backend opens: ignore later pages */
+	semqr_scan_info info; /* filled by the backend, completed by scan.c */
 	const semqr__scan_backend *backend;
 	void *impl;
 	/* SEMQR_SCAN_MEAN: sums and one page's rows for a chunk of the band. */
 	uint32_t *sum;
 	void *chunk;
-	size_t chunk_pixels;        /* capacity of sum and chunk, in pixels */
+	size_t chunk_pixels; /* capacity of sum and chunk, in pixels */
 };
+
+/* semqr_scan_open, with first_page_only nonzero for readers of page 0 alone
+ * (semqr_image_read): a TIFF's later directories are then neither read nor
+ * checked against page 0, and info.pages is 1. */
+semqr_status semqr__scan_open(const char *path, const semqr_scan_options *options,
+                              int first_page_only, semqr_scan **scan, semqr_error *err);
 
 /* Backend openers. Each fills scan->info (width, stored_height, bits, pages,
  * format, compression, tiled, bigtiff, block size; height = stored_height),
@@ -41,15 +49,24 @@ struct semqr_scan {
  * the first vendor tag it finds on page 0. */
 semqr_status semqr__scan_tiff_open(const char *path, FILE *fp, semqr_scan *scan,
                                    semqr__vendor_meta *meta, semqr_error *err);
-semqr_status semqr__scan_png_open(const char *path, FILE *fp, semqr_scan *scan,
-                                  semqr_error *err);
-/* Raw PGM (P5) and PBM (P4); plain P1/P2 give SEMQR_ERR_UNSUPPORTED so that
- * scan.c falls back to reading the whole image. */
-semqr_status semqr__scan_pnm_open(const char *path, FILE *fp, semqr_scan *scan,
-                                  semqr_error *err);
+/* Interlaced (Adam7) files cannot be streamed: they are decoded whole here
+ * and served by the whole-image backend. */
+semqr_status semqr__scan_png_open(const char *path, FILE *fp, semqr_scan *scan, semqr_error *err);
+/* P1, P2, P4 and P5; other Netpbm kinds give SEMQR_ERR_UNSUPPORTED. Raw
+ * files (P4, P5) are streamed; plain ones (P1, P2) have no fixed row offsets
+ * and are decoded whole here and served by the whole-image backend. */
+semqr_status semqr__scan_pnm_open(const char *path, FILE *fp, semqr_scan *scan, semqr_error *err);
 
-/* Serves rows from an image read whole by semqr_image_read (formats that
- * cannot be streamed). Takes ownership of img's pixels. */
-void semqr__scan_whole_attach(semqr_scan *scan, semqr_image *img, const char *format);
+/* Attaches a backend of one page read row by row (PNG, PGM/PBM): sets
+ * scan->backend and scan->impl and fills scan->info (height = stored_height,
+ * blocks of one row, not tiled). */
+void semqr__scan_attach_rows(semqr_scan *scan, const semqr__scan_backend *backend, void *impl,
+                             uint32_t width, uint32_t height, int bits, const char *format,
+                             const char *compression);
+
+/* Attaches the whole-image backend (scan.c), serving rows from img, a
+ * heap-allocated image whose ownership passes to the scan. */
+void semqr__scan_whole_attach(semqr_scan *scan, semqr_image *img, const char *format,
+                              const char *compression);
 
 #endif

@@ -11,6 +11,9 @@
  * and 4-bit grey expanded to full scale, RGB and palette converted to grey
  * (ITU-R BT.601 luma, palettes give 8 bits), strips or tiles, any compression
  * libtiff decodes, classic TIFF or BigTIFF, several pages (frame stacks).
+ * Other layouts libtiff renders (separate planes, YCbCr, CMYK, ...) are read
+ * through its RGBA interface as 8-bit grey, a whole page at a time, honouring
+ * Orientation.
  * Plain (ASCII) PGM/PBM and interlaced PNG cannot be streamed; they are read
  * whole when opened.
  *

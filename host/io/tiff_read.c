@@ -1,5 +1,6 @@
-/* The TIFF backend of the scan reader: pages read band by band through
- * libtiff, with a cache of one decoded row of strips or tiles per page.
+/* TIFF reading through libtiff: the TIFF backend of the scan reader. Pages
+ * are read band by band, with a cache of one decoded row of strips or tiles
+ * per page. Also the libtiff glue shared with tiff_write.c.
  *
  * Opening. libtiff gets per-handle error and warning handlers (libtiff 4.5's
  * TIFFOpenOptions), so messages reach this handle's log instead of stderr
@@ -9,11 +10,11 @@
  * byte counts loaded on demand, so that switching pages costs the same
  * whatever their number of strips (each page's arrays are loaded once when
  * opening, so that libtiff checks their length). Every directory is walked
- * once: reduced-resolution subfiles (thumbnails) are skipped, every other
- * directory is a page and
- * must have the size and depth of page 0; each page's layout is validated
- * and its buffers sized and checked against SEMQR_SCAN_ALLOC_MAX and the
- * file's size before anything is allocated.
+ * once (only the first page when the scan asks for it alone):
+ * reduced-resolution subfiles (thumbnails) are skipped, every other
+ * directory is a page and must have the size and depth of page 0; each
+ * page's layout is validated and its buffers sized and checked against
+ * SEMQR_SCAN_ALLOC_MAX and the file's size before anything is allocated.
  *
  * Reading. A block is a strip (width x RowsPerStrip) or a row of tiles
  * (width x TileLength). Rows are served from the page's cached block; a miss
@@ -29,12 +30,21 @@
  * to BT.601 luma, palette through the colour map to luma (8-bit output), 1,
  * 2 and 4-bit samples scaled to 0..255; an alpha sample is composited onto
  * white. 16-bit grey and RGB stay 16-bit. Row 0 is taken as the top
- * (Orientation is ignored, as by most readers). */
+ * (Orientation is ignored, as by most readers).
+ *
+ * Other layouts libtiff can render (separate planes, YCbCr, CMYK, CIELab,
+ * RGB below 8 bits, ...) are read through its RGBA interface
+ * (TIFFReadRGBAImageOriented, honouring Orientation): such a page is one
+ * block, the whole page, decoded when first read into an RGBA raster (the
+ * raw buffer) and converted to 8-bit luma, composited onto white (libtiff's
+ * raster has premultiplied alpha). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <tiffio.h>
+#include <unistd.h>
 
 #include "common/error_internal.h"
 #include "io/io_internal.h"
@@ -44,10 +54,6 @@
  * string is 4096 bytes per 9-bit code); a header promising more pixel bytes
  * per block than this times the file size is corrupt. */
 enum { MAX_EXPANSION = 4096 };
-
-typedef struct tiff_log {
-	char error[256];
-} tiff_log;
 
 /* How to turn a block's rows of samples into grey values (current page). */
 typedef struct layout {
@@ -66,61 +72,98 @@ typedef struct layout {
 	uint64_t raw_row;       /* bytes of one decoded row of a strip or tile */
 	uint64_t raw_block;     /* bytes of one decoded strip or tile */
 	uint16_t compression;
+	int rgba; /* read whole through libtiff's RGBA interface: the
+	             block is the page, the raw buffer its raster, and
+	             only out_bits (8) and the sizes above apply */
 } layout;
 
 typedef struct tiff_page {
-	tdir_t dir;             /* directory index in the file */
+	tdir_t dir; /* directory index in the file */
 	uint32_t block_h;
-	uint8_t *cache;         /* block_h converted rows, or NULL */
-	uint32_t cache_y0;      /* first row held */
-	uint32_t cache_n;       /* rows held; 0 when empty */
+	uint8_t *cache;    /* block_h converted rows, or NULL */
+	uint32_t cache_y0; /* first row held */
+	uint32_t cache_n;  /* rows held; 0 when empty */
 } tiff_page;
 
 typedef struct tiff_scan {
 	TIFF *tif;
-	tiff_log log;
-	const char *path;       /* the scan's copy */
-	uint64_t file_size;     /* bytes, for describe_page's plausibility check */
-	int cur;                /* page whose directory is current */
-	layout L;               /* of page cur */
-	uint8_t *raw;           /* one decoded strip or tile */
+	semqr__tiff_log log;
+	const char *path;   /* the scan's copy */
+	uint64_t file_size; /* bytes, for describe_page's plausibility check */
+	int cur;            /* page whose directory is current */
+	layout L;           /* of page cur */
+	uint8_t *raw;       /* one decoded strip or tile */
 	size_t raw_cap;
 	int npages;
 	tiff_page *pages;
+	int first_only; /* stop walking the directories at page 0 */
 } tiff_scan;
 
-__attribute__((format(printf, 4, 0)))
-static int on_tiff_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+/* ---- libtiff glue ------------------------------------------------------ */
+
+__attribute__((format(printf, 4, 0))) static int
+on_tiff_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
 {
-	tiff_log *log = user;
-	if (!log->error[0])
+	semqr__tiff_log *log = user;
+	if (!log->error[0]) {
 		vsnprintf(log->error, sizeof log->error, fmt, ap);
-	return 1;   /* handled: libtiff must not call its global handler */
+		/* Drop the "path: " some messages start with: ours already do. */
+		size_t n = strlen(log->path);
+		if (strncmp(log->error, log->path, n) == 0 && log->error[n] == ':' &&
+		    log->error[n + 1] == ' ')
+			memmove(log->error, log->error + n + 2, strlen(log->error + n + 2) + 1);
+	}
+	return 1; /* handled: libtiff must not call its global handler */
 }
 
-static int on_tiff_warning(TIFF *tif, void *user, const char *module, const char *fmt,
-                           va_list ap)
+static int on_tiff_warning(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
 {
-	return 1;   /* warnings (unknown vendor tags, ...) never affect the pixels */
+	return 1; /* warnings (unknown vendor tags, ...) never affect the pixels */
 }
 
-static const char *why(const tiff_log *log)
+TIFF *semqr__tiff_open(int fd, const char *path, const char *mode, size_t max_alloc,
+                       semqr__tiff_log *log)
+{
+	TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+	if (!opts) {
+		snprintf(log->error, sizeof log->error, "out of memory");
+		return NULL;
+	}
+	TIFFOpenOptionsSetErrorHandlerExtR(opts, on_tiff_error, log);
+	TIFFOpenOptionsSetWarningHandlerExtR(opts, on_tiff_warning, NULL);
+	if (max_alloc > 0)
+		TIFFOpenOptionsSetMaxSingleMemAlloc(opts, (tmsize_t)max_alloc);
+	TIFF *tif = TIFFFdOpenExt(fd, path, mode, opts); /* copies the options */
+	TIFFOpenOptionsFree(opts);
+	return tif;
+}
+
+const char *semqr__tiff_why(const semqr__tiff_log *log)
 {
 	return log->error[0] ? log->error : "no detail from libtiff";
 }
 
 /* ---- layout of the current directory ------------------------------------ */
 
-static semqr_status unsupported(const char *path, int page, const char *what, unsigned value,
-                                semqr_error *err)
+/* A layout this file does not convert itself: the tag and its value. */
+typedef struct refusal {
+	const char *field;
+	unsigned value;
+} refusal;
+
+static semqr_status refuse(refusal *why_not, const char *field, unsigned value)
 {
-	return semqr__fail(err, SEMQR_ERR_UNSUPPORTED, "%s: page %d: %s %u is not supported", path,
-	                   page, what, value);
+	why_not->field = field;
+	why_not->value = value;
+	return SEMQR_ERR_UNSUPPORTED;
 }
 
-/* Reads and checks the sample layout of the current directory. */
+/* Reads the sample layout of the current directory into L. Returns SEMQR_OK
+ * when the samples are converted here; SEMQR_ERR_UNSUPPORTED with the reason
+ * in *why_not (err untouched) when they are not; SEMQR_ERR_FORMAT (err
+ * filled) for a broken layout. */
 static semqr_status sample_layout(TIFF *tif, const char *path, int page, layout *L,
-                                  semqr_error *err)
+                                  refusal *why_not, semqr_error *err)
 {
 	uint16_t bits, spp, planar, format, nextra, *extra, photometric;
 	TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bits);
@@ -129,32 +172,33 @@ static semqr_status sample_layout(TIFF *tif, const char *path, int page, layout 
 	TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &format);
 	TIFFGetFieldDefaulted(tif, TIFFTAG_EXTRASAMPLES, &nextra, &extra);
 	if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric))
-		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: no PhotometricInterpretation",
-		                   path, page);
+		return semqr__fail(err, SEMQR_ERR_FORMAT,
+		                   "%s: page %d: no PhotometricInterpretation", path, page);
 	if (format != SAMPLEFORMAT_UINT && format != SAMPLEFORMAT_VOID)
-		return unsupported(path, page, "SampleFormat", format, err);
+		return refuse(why_not, "SampleFormat", format);
 	if (planar != PLANARCONFIG_CONTIG && spp > 1)
-		return unsupported(path, page, "PlanarConfiguration", planar, err);
+		return refuse(why_not, "PlanarConfiguration", planar);
 	if (bits != 1 && bits != 2 && bits != 4 && bits != 8 && bits != 16)
-		return unsupported(path, page, "BitsPerSample", bits, err);
+		return refuse(why_not, "BitsPerSample", bits);
 	int colours = 1;
 	L->map_scale = 1;
 	switch (photometric) {
 	case PHOTOMETRIC_MINISBLACK:
-	case PHOTOMETRIC_MINISWHITE:
-		break;
+	case PHOTOMETRIC_MINISWHITE: break;
 	case PHOTOMETRIC_RGB:
 		if (bits < 8)
-			return unsupported(path, page, "RGB with BitsPerSample", bits, err);
+			return refuse(why_not, "RGB with BitsPerSample", bits);
 		colours = 3;
 		break;
 	case PHOTOMETRIC_PALETTE: {
 		uint16_t *r, *g, *b;
 		if (bits > 8)
-			return unsupported(path, page, "palette with BitsPerSample", bits, err);
+			return refuse(why_not, "palette with BitsPerSample", bits);
 		if (!TIFFGetField(tif, TIFFTAG_COLORMAP, &r, &g, &b))
-			return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: palette image without "
-			                   "a ColorMap", path, page);
+			return semqr__fail(err, SEMQR_ERR_FORMAT,
+			                   "%s: page %d: palette image without "
+			                   "a ColorMap",
+			                   path, page);
 		/* Some writers store 8-bit values in the 16-bit colour map. */
 		L->map_scale = 257;
 		for (uint32_t k = 0; k < 1u << bits; k++)
@@ -165,12 +209,13 @@ static semqr_status sample_layout(TIFF *tif, const char *path, int page, layout 
 		L->map[2] = b;
 		break;
 	}
-	default:
-		return unsupported(path, page, "PhotometricInterpretation", photometric, err);
+	default: return refuse(why_not, "PhotometricInterpretation", photometric);
 	}
 	if (spp < colours)
-		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: %u samples per pixel for "
-		                   "PhotometricInterpretation %u", path, page, spp, photometric);
+		return semqr__fail(err, SEMQR_ERR_FORMAT,
+		                   "%s: page %d: %u samples per pixel for "
+		                   "PhotometricInterpretation %u",
+		                   path, page, spp, photometric);
 	L->photometric = photometric;
 	L->bits = bits;
 	L->spp = spp;
@@ -182,6 +227,7 @@ static semqr_status sample_layout(TIFF *tif, const char *path, int page, layout 
 		L->premultiplied = extra[0] == EXTRASAMPLE_ASSOCALPHA;
 	}
 	L->out_bits = bits == 16 && photometric != PHOTOMETRIC_PALETTE ? 16 : 8;
+	L->rgba = 0;
 	return SEMQR_OK;
 }
 
@@ -195,54 +241,93 @@ static semqr_status describe_page(TIFF *tif, const char *path, int page, uint64_
 	if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &width) ||
 	    !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &height))
 		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: no image size", path, page);
-	if (width < 1 || height < 1 || width > SEMQR_IMAGE_DIM_MAX || height > SEMQR_IMAGE_DIM_MAX)
+	if (width < 1 || height < 1)
 		return semqr__fail(err, SEMQR_ERR_FORMAT,
-		                   "%s: page %d: image size %ux%u outside 1..%d pixels per side", path,
-		                   page, (unsigned)width, (unsigned)height, SEMQR_IMAGE_DIM_MAX);
-	semqr_status st = sample_layout(tif, path, page, L, err);
+		                   "%s: page %d: image is empty (%ux%u pixels)", path, page,
+		                   (unsigned)width, (unsigned)height);
+	if (width > SEMQR_IMAGE_DIM_MAX || height > SEMQR_IMAGE_DIM_MAX)
+		return semqr__fail(
+		    err, SEMQR_ERR_FORMAT,
+		    "%s: page %d: image size %ux%u exceeds the limit of %d pixels per side", path,
+		    page, (unsigned)width, (unsigned)height, SEMQR_IMAGE_DIM_MAX);
+	refusal why_not = {"", 0};
+	semqr_status st = sample_layout(tif, path, page, L, &why_not, err);
+	if (st == SEMQR_ERR_UNSUPPORTED) {
+		char reason[1024];
+		if (!TIFFRGBAImageOK(tif, reason))
+			return semqr__fail(err, SEMQR_ERR_UNSUPPORTED,
+			                   "%s: page %d: %s %u is not supported (libtiff: %s)",
+			                   path, page, why_not.field, why_not.value, reason);
+		L->rgba = 1;
+		L->out_bits = 8;
+		st = SEMQR_OK;
+	}
 	if (st != SEMQR_OK)
 		return st;
 	L->width = width;
 	L->height = height;
 	L->tiled = TIFFIsTiled(tif);
 	TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &L->compression);
-	if (L->tiled) {
+	/* Decoded bytes of one block; for a page read whole, of its samples. */
+	uint64_t data;
+	if (L->rgba) {
+		uint16_t spp, planar;
+		TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+		TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
+		L->block_w = width;
+		L->block_h = height;
+		L->raw_row = (uint64_t)width * sizeof(uint32_t);
+		L->raw_block = L->raw_row * height;
+		data =
+		    TIFFScanlineSize64(tif) * height * (planar == PLANARCONFIG_SEPARATE ? spp : 1);
+	} else if (L->tiled) {
 		uint32_t tw = 0, th = 0;
 		TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
 		TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
 		if (tw < 1 || th < 1 || tw > SEMQR_IMAGE_DIM_MAX || th > SEMQR_IMAGE_DIM_MAX)
-			return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: tile size %ux%u outside "
-			                   "1..%d", path, page, (unsigned)tw, (unsigned)th,
-			                   SEMQR_IMAGE_DIM_MAX);
+			return semqr__fail(err, SEMQR_ERR_FORMAT,
+			                   "%s: page %d: tile size %ux%u outside 1..%d", path, page,
+			                   (unsigned)tw, (unsigned)th, SEMQR_IMAGE_DIM_MAX);
 		L->block_w = tw;
 		L->block_h = th > height ? height : th;
 		L->raw_row = TIFFTileRowSize64(tif);
-		L->raw_block = TIFFTileSize64(tif);
+		data = L->raw_block = TIFFTileSize64(tif);
 	} else {
 		uint32_t rps = 0;
 		TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rps);
 		L->block_w = width;
 		L->block_h = rps == 0 || rps > height ? height : rps;
 		L->raw_row = TIFFScanlineSize64(tif);
-		L->raw_block = L->raw_row * L->block_h;
+		data = L->raw_block = L->raw_row * L->block_h;
 	}
-	uint64_t min_row = ((uint64_t)L->block_w * (uint64_t)L->spp * (uint64_t)L->bits + 7) / 8;
-	if (L->raw_row < min_row || L->raw_block < L->raw_row * (L->tiled ? L->block_h : 1))
-		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: bad %s layout", path, page,
-		                   L->tiled ? "tile" : "strip");
+	const char *block = L->rgba ? "page" : L->tiled ? "tile" : "strip";
+	if (!L->rgba) {
+		uint64_t min_row =
+		    ((uint64_t)L->block_w * (uint64_t)L->spp * (uint64_t)L->bits + 7) / 8;
+		if (L->raw_row < min_row || L->raw_block < L->raw_row * (L->tiled ? L->block_h : 1))
+			return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: bad %s layout",
+			                   path, page, block);
+	}
 	uint64_t cache = (uint64_t)L->block_h * width * (uint64_t)(L->out_bits / 8);
 	if (cache > SEMQR_SCAN_ALLOC_MAX || L->raw_block > SEMQR_SCAN_ALLOC_MAX)
-		return semqr__fail(err, SEMQR_ERR_FORMAT,
-		                   "%s: page %d: a row of %s needs %llu bytes decoded, above the "
-		                   "limit of %zu", path, page, L->tiled ? "tiles" : "strips",
-		                   (unsigned long long)(cache > L->raw_block ? cache : L->raw_block),
-		                   SEMQR_SCAN_ALLOC_MAX);
-	uint64_t bound = L->compression == COMPRESSION_NONE ? file_size : file_size * MAX_EXPANSION;
-	if (L->raw_block > bound)
+		return semqr__fail(
+		    err, SEMQR_ERR_FORMAT,
+		    "%s: page %d: %s needs %llu bytes decoded, above the limit of %zu", path, page,
+		    L->rgba    ? "the page, read whole,"
+		    : L->tiled ? "a row of tiles"
+		               : "a strip",
+		    (unsigned long long)(cache > L->raw_block ? cache : L->raw_block),
+		    SEMQR_SCAN_ALLOC_MAX);
+	if (L->compression == COMPRESSION_NONE && data > file_size)
+		return semqr__fail(
+		    err, SEMQR_ERR_FORMAT,
+		    "%s: page %d: truncated: one %s needs %llu bytes, the file has %llu", path,
+		    page, block, (unsigned long long)data, (unsigned long long)file_size);
+	if (data > file_size * MAX_EXPANSION)
 		return semqr__fail(err, SEMQR_ERR_FORMAT,
 		                   "%s: page %d: one %s holds %llu bytes decoded, more than a "
-		                   "%llu-byte file can store", path, page,
-		                   L->tiled ? "tile" : "strip", (unsigned long long)L->raw_block,
+		                   "%llu-byte file can store",
+		                   path, page, block, (unsigned long long)data,
 		                   (unsigned long long)file_size);
 	return SEMQR_OK;
 }
@@ -280,19 +365,15 @@ static uint32_t grey_at(const layout *L, const uint8_t *row, size_t x)
 		v = semqr__luma(sample(row, i, L->bits), sample(row, i + 1, L->bits),
 		                sample(row, i + 2, L->bits));
 		break;
-	case PHOTOMETRIC_MINISWHITE:
-		v = max - sample(row, i, L->bits);
-		break;
-	default:
-		v = sample(row, i, L->bits);
-		break;
+	case PHOTOMETRIC_MINISWHITE: v = max - sample(row, i, L->bits); break;
+	default: v = sample(row, i, L->bits); break;
 	}
 	if (L->alpha >= 0) {
 		uint32_t a = sample(row, i + (size_t)L->alpha, L->bits);
 		v = L->premultiplied ? semqr__over_white_premultiplied(v, a, max)
 		                     : semqr__over_white(v, a, max);
 	}
-	return max == out_max ? v : v * (out_max / max);   /* 1, 2, 4 bits: 255 / max is exact */
+	return max == out_max ? v : v * (out_max / max); /* 1, 2, 4 bits: 255 / max is exact */
 }
 
 /* Converts `cols` pixels of one raw row into out (native depth). */
@@ -320,13 +401,79 @@ static semqr_status select_page(tiff_scan *ts, int page, semqr_error *err)
 	ts->cur = -1;
 	ts->log.error[0] = 0;
 	if (!TIFFSetDirectory(ts->tif, ts->pages[page].dir))
-		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: cannot read its directory "
-		                   "(libtiff: %s)", ts->path, page, why(&ts->log));
+		return semqr__fail(err, SEMQR_ERR_FORMAT,
+		                   "%s: page %d: cannot read its directory "
+		                   "(libtiff: %s)",
+		                   ts->path, page, semqr__tiff_why(&ts->log));
 	/* Validated when opened; this refreshes the colour-map pointers. */
 	semqr_status st = describe_page(ts->tif, ts->path, page, ts->file_size, &ts->L, err);
 	if (st == SEMQR_OK)
 		ts->cur = page;
 	return st;
+}
+
+/* Decodes the strip holding rows by .. by + n - 1 of the current page into
+ * `out`, rows of width pixels. */
+static semqr_status decode_strip(tiff_scan *ts, int page, uint32_t by, uint32_t n, uint8_t *out,
+                                 semqr_error *err)
+{
+	const layout *L = &ts->L;
+	size_t out_row = (size_t)L->width * (size_t)(L->out_bits / 8);
+	uint32_t strip = TIFFComputeStrip(ts->tif, by, 0);
+	tmsize_t want = (tmsize_t)(n * L->raw_row);
+	tmsize_t got = TIFFReadEncodedStrip(ts->tif, strip, ts->raw, want);
+	if (got != want)
+		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d, strip %u: %s (rows %u..%u)",
+		                   ts->path, page, (unsigned)strip,
+		                   got < 0 ? semqr__tiff_why(&ts->log)
+		                           : "strip shorter than its rows",
+		                   (unsigned)by, (unsigned)(by + n - 1));
+	for (uint32_t r = 0; r < n; r++)
+		convert_row(L, ts->raw + r * L->raw_row, L->width, out + r * out_row);
+	return SEMQR_OK;
+}
+
+/* The same for the row of tiles starting at row by. */
+static semqr_status decode_tiles(tiff_scan *ts, int page, uint32_t by, uint32_t n, uint8_t *out,
+                                 semqr_error *err)
+{
+	const layout *L = &ts->L;
+	size_t out_bpp = (size_t)L->out_bits / 8, out_row = (size_t)L->width * out_bpp;
+	for (uint32_t tx = 0; tx < L->width; tx += L->block_w) {
+		uint32_t tile = TIFFComputeTile(ts->tif, tx, by, 0, 0);
+		uint32_t cols = L->width - tx < L->block_w ? L->width - tx : L->block_w;
+		tmsize_t got = TIFFReadEncodedTile(ts->tif, tile, ts->raw, (tmsize_t)L->raw_block);
+		if (got < (tmsize_t)(n * L->raw_row))
+			return semqr__fail(
+			    err, SEMQR_ERR_FORMAT, "%s: page %d, tile %u: %s (x %u, y %u)",
+			    ts->path, page, (unsigned)tile,
+			    got < 0 ? semqr__tiff_why(&ts->log) : "tile shorter than its rows",
+			    (unsigned)tx, (unsigned)by);
+		for (uint32_t r = 0; r < n; r++)
+			convert_row(L, ts->raw + r * L->raw_row, cols,
+			            out + r * out_row + tx * out_bpp);
+	}
+	return SEMQR_OK;
+}
+
+/* Decodes the whole current page through libtiff's RGBA interface into the
+ * raw buffer, then into `out` as 8-bit grey. The raster's alpha is
+ * premultiplied (255 without alpha). */
+static semqr_status decode_rgba(tiff_scan *ts, int page, uint8_t *out, semqr_error *err)
+{
+	const layout *L = &ts->L;
+	uint32_t *raster = (uint32_t *)(void *)ts->raw;
+	if (!TIFFReadRGBAImageOriented(ts->tif, L->width, L->height, raster, ORIENTATION_TOPLEFT,
+	                               1))
+		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: %s", ts->path, page,
+		                   semqr__tiff_why(&ts->log));
+	size_t pixels = (size_t)L->width * L->height;
+	for (size_t i = 0; i < pixels; i++) {
+		uint32_t p = raster[i];
+		uint32_t v = semqr__luma(TIFFGetR(p), TIFFGetG(p), TIFFGetB(p));
+		out[i] = (uint8_t)semqr__over_white_premultiplied(v, TIFFGetA(p), 255);
+	}
+	return SEMQR_OK;
 }
 
 /* Decodes the block starting at row by of page into the page's cache. */
@@ -342,47 +489,29 @@ static semqr_status fill_cache(tiff_scan *ts, int page, uint32_t by, semqr_error
 	if (!P->cache) {
 		P->cache = malloc((size_t)P->block_h * out_row);
 		if (!P->cache)
-			return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "%s: page %d: cannot allocate %u "
-			                   "rows", ts->path, page, (unsigned)P->block_h);
+			return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
+			                   "%s: page %d: cannot allocate %u "
+			                   "rows",
+			                   ts->path, page, (unsigned)P->block_h);
 	}
 	if (ts->raw_cap < L->raw_block) {
 		free(ts->raw);
 		ts->raw_cap = 0;
 		ts->raw = malloc((size_t)L->raw_block);
 		if (!ts->raw)
-			return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "%s: page %d: cannot allocate a "
-			                   "%llu-byte block", ts->path, page,
-			                   (unsigned long long)L->raw_block);
+			return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
+			                   "%s: page %d: cannot allocate a "
+			                   "%llu-byte block",
+			                   ts->path, page, (unsigned long long)L->raw_block);
 		ts->raw_cap = (size_t)L->raw_block;
 	}
 	uint32_t n = L->height - by < P->block_h ? L->height - by : P->block_h;
 	ts->log.error[0] = 0;
-	if (!L->tiled) {
-		uint32_t strip = TIFFComputeStrip(ts->tif, by, 0);
-		tmsize_t want = (tmsize_t)(n * L->raw_row);
-		tmsize_t got = TIFFReadEncodedStrip(ts->tif, strip, ts->raw, want);
-		if (got != want)
-			return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d, strip %u (rows %u..%u): %s",
-			                   ts->path, page, (unsigned)strip, (unsigned)by,
-			                   (unsigned)(by + n - 1),
-			                   got < 0 ? why(&ts->log) : "strip shorter than its rows");
-		for (uint32_t r = 0; r < n; r++)
-			convert_row(L, ts->raw + r * L->raw_row, L->width, P->cache + r * out_row);
-	} else {
-		for (uint32_t tx = 0; tx < L->width; tx += L->block_w) {
-			uint32_t tile = TIFFComputeTile(ts->tif, tx, by, 0, 0);
-			uint32_t cols = L->width - tx < L->block_w ? L->width - tx : L->block_w;
-			tmsize_t got = TIFFReadEncodedTile(ts->tif, tile, ts->raw, (tmsize_t)L->raw_block);
-			if (got < (tmsize_t)(n * L->raw_row))
-				return semqr__fail(err, SEMQR_ERR_FORMAT,
-				                   "%s: page %d, tile %u (x %u, y %u): %s", ts->path, page,
-				                   (unsigned)tile, (unsigned)tx, (unsigned)by,
-				                   got < 0 ? why(&ts->log) : "tile shorter than its rows");
-			for (uint32_t r = 0; r < n; r++)
-				convert_row(L, ts->raw + r * L->raw_row, cols,
-				            P->cache + r * out_row + tx * out_bpp);
-		}
-	}
+	st = L->rgba    ? decode_rgba(ts, page, P->cache, err)
+	     : L->tiled ? decode_tiles(ts, page, by, n, P->cache, err)
+	                : decode_strip(ts, page, by, n, P->cache, err);
+	if (st != SEMQR_OK)
+		return st;
 	P->cache_y0 = by;
 	P->cache_n = n;
 	return SEMQR_OK;
@@ -459,8 +588,7 @@ static int tag_bytes(TIFF *tif, uint32_t tag, const uint8_t **p, size_t *n)
 static void read_vendor_meta(TIFF *tif, semqr__vendor_meta *meta)
 {
 	static const uint32_t tags[] = {SEMQR__TAG_FEI_HELIOS, SEMQR__TAG_FEI_SFEG,
-	                                SEMQR__TAG_ZEISS_SEM, SEMQR__TAG_FIBICS,
-	                                SEMQR__TAG_TESCAN};
+	                                SEMQR__TAG_ZEISS_SEM, SEMQR__TAG_FIBICS, SEMQR__TAG_TESCAN};
 	for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
 		const uint8_t *p;
 		size_t n;
@@ -469,18 +597,10 @@ static void read_vendor_meta(TIFF *tif, semqr__vendor_meta *meta)
 		semqr__vendor_meta m = {0};
 		int found;
 		switch (tags[i]) {
-		case SEMQR__TAG_ZEISS_SEM:
-			found = semqr__meta_zeiss(p, n, &m);
-			break;
-		case SEMQR__TAG_FIBICS:
-			found = semqr__meta_fibics(p, n, &m);
-			break;
-		case SEMQR__TAG_TESCAN:
-			found = semqr__meta_tescan(p, n, &m);
-			break;
-		default:
-			found = semqr__meta_fei(p, n, (int)tags[i], &m);
-			break;
+		case SEMQR__TAG_ZEISS_SEM: found = semqr__meta_zeiss(p, n, &m); break;
+		case SEMQR__TAG_FIBICS: found = semqr__meta_fibics(p, n, &m); break;
+		case SEMQR__TAG_TESCAN: found = semqr__meta_tescan(p, n, &m); break;
+		default: found = semqr__meta_fei(p, n, (int)tags[i], &m); break;
 		}
 		if (!meta->vendor || found)
 			*meta = m;
@@ -509,9 +629,11 @@ static semqr_status check_strile_arrays(tiff_scan *ts, int page, semqr_error *er
 	ts->log.error[0] = 0;
 	if (!TIFFGetField(ts->tif, TIFFTAG_STRIPOFFSETS, &offsets) || !offsets ||
 	    !TIFFGetField(ts->tif, TIFFTAG_STRIPBYTECOUNTS, &counts) || !counts || ts->log.error[0])
-		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: bad %s offsets or byte counts "
-		                   "(libtiff: %s)", ts->path, page,
-		                   TIFFIsTiled(ts->tif) ? "tile" : "strip", why(&ts->log));
+		return semqr__fail(err, SEMQR_ERR_FORMAT,
+		                   "%s: page %d: bad %s offsets or byte counts "
+		                   "(libtiff: %s)",
+		                   ts->path, page, TIFFIsTiled(ts->tif) ? "tile" : "strip",
+		                   semqr__tiff_why(&ts->log));
 	return SEMQR_OK;
 }
 
@@ -527,10 +649,11 @@ static semqr_status walk_pages(tiff_scan *ts, semqr_error *err)
 		if (!(subfile & FILETYPE_REDUCEDIMAGE)) {
 			int page = ts->npages;
 			if (page == SEMQR_SCAN_PAGES_MAX)
-				return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: more than %d pages", ts->path,
-				                   SEMQR_SCAN_PAGES_MAX);
+				return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: more than %d pages",
+				                   ts->path, SEMQR_SCAN_PAGES_MAX);
 			layout L;
-			semqr_status st = describe_page(ts->tif, ts->path, page, ts->file_size, &L, err);
+			semqr_status st =
+			    describe_page(ts->tif, ts->path, page, ts->file_size, &L, err);
 			if (st == SEMQR_OK)
 				st = check_strile_arrays(ts, page, err);
 			if (st != SEMQR_OK)
@@ -539,32 +662,35 @@ static semqr_status walk_pages(tiff_scan *ts, semqr_error *err)
 				first = L;
 			else if (L.width != first.width || L.height != first.height ||
 			         L.out_bits != first.out_bits)
-				return semqr__fail(err, SEMQR_ERR_FORMAT,
-				                   "%s: page %d: %ux%u %d-bit, unlike page 0 (%ux%u "
-				                   "%d-bit): the pages of a stack must match", ts->path, page,
-				                   (unsigned)L.width, (unsigned)L.height, L.out_bits,
-				                   (unsigned)first.width, (unsigned)first.height,
-				                   first.out_bits);
+				return semqr__fail(
+				    err, SEMQR_ERR_FORMAT,
+				    "%s: page %d: %ux%u %d-bit, unlike page 0 (%ux%u "
+				    "%d-bit): the pages of a stack must match",
+				    ts->path, page, (unsigned)L.width, (unsigned)L.height,
+				    L.out_bits, (unsigned)first.width, (unsigned)first.height,
+				    first.out_bits);
 			if ((size_t)page == cap) {
 				cap = cap ? 2 * cap : 4;
 				tiff_page *grown = realloc(ts->pages, cap * sizeof *grown);
 				if (!grown)
-					return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "%s: out of memory",
-					                   ts->path);
+					return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
+					                   "%s: out of memory", ts->path);
 				ts->pages = grown;
 			}
 			ts->pages[page] = (tiff_page){.dir = dir, .block_h = L.block_h};
 			ts->npages++;
 		}
-		if (TIFFLastDirectory(ts->tif))
+		if (TIFFLastDirectory(ts->tif) || (ts->first_only && ts->npages == 1))
 			break;
 		if (dir >= 2 * SEMQR_SCAN_PAGES_MAX)
-			return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: more than %d directories", ts->path,
-			                   2 * SEMQR_SCAN_PAGES_MAX);
+			return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: more than %d directories",
+			                   ts->path, 2 * SEMQR_SCAN_PAGES_MAX);
 		ts->log.error[0] = 0;
 		if (!TIFFReadDirectory(ts->tif))
-			return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: directory %u: cannot read it "
-			                   "(libtiff: %s)", ts->path, (unsigned)dir + 1, why(&ts->log));
+			return semqr__fail(err, SEMQR_ERR_FORMAT,
+			                   "%s: directory %u: cannot read it "
+			                   "(libtiff: %s)",
+			                   ts->path, (unsigned)dir + 1, semqr__tiff_why(&ts->log));
 	}
 	if (ts->npages == 0)
 		return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: no full-resolution image", ts->path);
@@ -577,25 +703,30 @@ semqr_status semqr__scan_tiff_open(const char *path, FILE *fp, semqr_scan *scan,
 {
 	struct stat sb;
 	uint64_t file_size = fstat(fileno(fp), &sb) == 0 ? (uint64_t)sb.st_size : UINT64_MAX / 8192;
+	/* libtiff gets its own descriptor of the file opened by scan.c. */
+	int fd = dup(fileno(fp));
+	int dup_errno = errno;
 	fclose(fp);
+	if (fd < 0)
+		return semqr__fail(err, SEMQR_ERR_IO, "%s: cannot duplicate the descriptor: %s",
+		                   path, strerror(dup_errno));
 	tiff_scan *ts = calloc(1, sizeof *ts);
-	TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
-	if (!ts || !opts) {
-		free(ts);
-		TIFFOpenOptionsFree(opts);
+	if (!ts) {
+		close(fd);
 		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "%s: out of memory", path);
 	}
 	ts->path = scan->path;
+	ts->log.path = scan->path;
 	ts->file_size = file_size;
-	TIFFOpenOptionsSetErrorHandlerExtR(opts, on_tiff_error, &ts->log);
-	TIFFOpenOptionsSetWarningHandlerExtR(opts, on_tiff_warning, NULL);
-	TIFFOpenOptionsSetMaxSingleMemAlloc(opts, (tmsize_t)SEMQR_SCAN_ALLOC_MAX);
-	ts->tif = TIFFOpenExt(path, "rmO", opts);   /* copies the options */
-	TIFFOpenOptionsFree(opts);
+	ts->first_only = scan->first_page_only;
+	/* m: read(2), no memory map; O: strip arrays loaded on demand. */
+	ts->tif = semqr__tiff_open(fd, path, "rmO", SEMQR_SCAN_ALLOC_MAX, &ts->log);
+	if (!ts->tif)
+		close(fd);
 	semqr_status st;
 	if (!ts->tif)
 		st = semqr__fail(err, SEMQR_ERR_FORMAT, "%s: invalid TIFF (libtiff: %s)", path,
-		                 why(&ts->log));
+		                 semqr__tiff_why(&ts->log));
 	else
 		st = walk_pages(ts, err);
 	if (st != SEMQR_OK) {
