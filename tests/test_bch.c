@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "qr/qr_internal.h"
+#include "support/testutil.h"
 
 /* Annex C, table C.1: the masked format word of each 5-bit data value
  * (error-correction indicator L=01, M=00, Q=11, H=10, then the mask). */
@@ -35,24 +36,29 @@ static const uint32_t VERSION_WORDS[34] = {
 
 static const semqr_ecc ECC_OF_INDICATOR[4] = {SEMQR_ECC_M, SEMQR_ECC_L, SEMQR_ECC_H, SEMQR_ECC_Q};
 
-static int weight(uint32_t v)
+/* Index of the word of words[0..n) nearest to bits in Hamming distance (the
+ * first on a tie), its distance in *distance. */
+static int nearest(const uint32_t *words, int n, uint32_t bits, int *distance)
 {
-	int n = 0;
-	for (; v; v >>= 1)
-		n += v & 1;
-	return n;
+	int best = 0;
+	*distance = test_popcount(bits ^ words[0]);
+	for (int i = 1; i < n; i++)
+		if (test_popcount(bits ^ words[i]) < *distance) {
+			*distance = test_popcount(bits ^ words[i]);
+			best = i;
+		}
+	return best;
 }
 
-/* Remainder of polynomial division over GF(2). */
-static uint32_t poly_mod(uint32_t v, uint32_t gen)
+/* Least Hamming distance between two of words[0..n). */
+static int min_distance(const uint32_t *words, int n)
 {
-	int deg = 31;
-	while (!(gen >> deg & 1))
-		deg--;
-	for (int bit = 31; bit >= deg; bit--)
-		if (v >> bit & 1)
-			v ^= gen << (bit - deg);
-	return v;
+	int dmin = 32;
+	for (int a = 0; a < n; a++)
+		for (int b = a + 1; b < n; b++)
+			if (test_popcount(words[a] ^ words[b]) < dmin)
+				dmin = test_popcount(words[a] ^ words[b]);
+	return dmin;
 }
 
 static void test_format_encode(void **state)
@@ -62,7 +68,7 @@ static void test_format_encode(void **state)
 		semqr_ecc ecc = ECC_OF_INDICATOR[d >> 3];
 		uint32_t w = semqr__format_bits(ecc, d & 7);
 		assert_int_equal(w, FORMAT_WORDS[d]);
-		assert_int_equal(poly_mod(w ^ 0x5412, 0x537), 0);
+		assert_int_equal(test_gf2_mod(w ^ 0x5412, 0x537), 0);
 		assert_int_equal((w ^ 0x5412) >> 10, d);
 	}
 	/* The examples quoted in the brief, by level with mask 0. */
@@ -78,7 +84,7 @@ static void test_version_encode(void **state)
 	for (int v = 7; v <= 40; v++) {
 		uint32_t w = semqr__version_bits(v);
 		assert_int_equal(w, VERSION_WORDS[v - 7]);
-		assert_int_equal(poly_mod(w, 0x1F25), 0);
+		assert_int_equal(test_gf2_mod(w, 0x1F25), 0);
 		assert_int_equal(w >> 12, v);
 	}
 }
@@ -87,30 +93,16 @@ static void test_version_encode(void **state)
 static void test_min_distance(void **state)
 {
 	(void)state;
-	int dmin = 99;
-	for (int a = 0; a < 32; a++)
-		for (int b = a + 1; b < 32; b++)
-			if (weight(FORMAT_WORDS[a] ^ FORMAT_WORDS[b]) < dmin)
-				dmin = weight(FORMAT_WORDS[a] ^ FORMAT_WORDS[b]);
-	assert_int_equal(dmin, 7);
-	dmin = 99;
-	for (int a = 0; a < 34; a++)
-		for (int b = a + 1; b < 34; b++)
-			if (weight(VERSION_WORDS[a] ^ VERSION_WORDS[b]) < dmin)
-				dmin = weight(VERSION_WORDS[a] ^ VERSION_WORDS[b]);
-	assert_int_equal(dmin, 8);
+	assert_int_equal(min_distance(FORMAT_WORDS, 32), 7);
+	assert_int_equal(min_distance(VERSION_WORDS, 34), 8);
 }
 
 /* Decodes bits and checks the result against a brute-force nearest search
  * over the annex table; `expect` is the word index when known (-1 if not). */
 static void check_format(uint32_t bits, int expect)
 {
-	int best = 99, best_d = -1;
-	for (int d = 0; d < 32; d++)
-		if (weight(bits ^ FORMAT_WORDS[d]) < best) {
-			best = weight(bits ^ FORMAT_WORDS[d]);
-			best_d = d;
-		}
+	int best;
+	int best_d = nearest(FORMAT_WORDS, 32, bits, &best);
 	semqr_ecc ecc = SEMQR_ECC_L;
 	int mask = -1;
 	int dist = semqr__format_decode(bits, &ecc, &mask);
@@ -128,12 +120,8 @@ static void check_format(uint32_t bits, int expect)
 
 static void check_version(uint32_t bits, int expect)
 {
-	int best = 99, best_v = -1;
-	for (int v = 7; v <= 40; v++)
-		if (weight(bits ^ VERSION_WORDS[v - 7]) < best) {
-			best = weight(bits ^ VERSION_WORDS[v - 7]);
-			best_v = v;
-		}
+	int best;
+	int best_v = 7 + nearest(VERSION_WORDS, 34, bits, &best);
 	int version = -1;
 	int dist = semqr__version_decode(bits, &version);
 	if (best > 3) {
@@ -182,16 +170,12 @@ static void test_version_decode_up_to_3(void **state)
 	}
 }
 
-/* A random pattern of k distinct bits below `width` (xorshift32). */
-static uint32_t random_flips(uint32_t *s, int k, int width)
+/* A random pattern of k distinct bits below `width`. */
+static uint32_t random_flips(test_rng *r, int k, int width)
 {
 	uint32_t flips = 0;
-	while (weight(flips) < k) {
-		*s ^= *s << 13;
-		*s ^= *s >> 17;
-		*s ^= *s << 5;
-		flips |= 1u << (*s % (uint32_t)width);
-	}
+	while (test_popcount(flips) < k)
+		flips |= 1u << test_rng_below(r, (uint32_t)width);
 	return flips;
 }
 
@@ -201,20 +185,21 @@ static void test_decode_beyond_3(void **state)
 	(void)state;
 	for (int d = 0; d < 32; d++)
 		for (uint32_t e = 0; e < 1u << 15; e++)
-			if (weight(e) == 4)
+			if (test_popcount(e) == 4)
 				check_format(FORMAT_WORDS[d] ^ e, -1);
 	for (int v = 7; v <= 40; v++)
 		for (uint32_t e = 0; e < 1u << 18; e++)
-			if (weight(e) == 4)
+			if (test_popcount(e) == 4)
 				check_version(VERSION_WORDS[v - 7] ^ e, -1);
 
-	uint32_t s = 2463534242u;
+	test_rng r;
+	test_rng_seed(&r, 2463534242u);
 	int decoded = 0, failed = 0;
 	for (int trial = 0; trial < 20000; trial++) {
 		int k = 5 + trial % 3;
-		uint32_t fw = FORMAT_WORDS[trial % 32] ^ random_flips(&s, k, 15);
+		uint32_t fw = FORMAT_WORDS[trial % 32] ^ random_flips(&r, k, 15);
 		check_format(fw, -1);
-		check_version(VERSION_WORDS[trial % 34] ^ random_flips(&s, k, 18), -1);
+		check_version(VERSION_WORDS[trial % 34] ^ random_flips(&r, k, 18), -1);
 		semqr_ecc ecc;
 		int mask;
 		if (semqr__format_decode(fw, &ecc, &mask) >= 0)

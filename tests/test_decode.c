@@ -12,21 +12,11 @@
 #include <cmocka.h>
 
 #include "qr/qr_internal.h"
+#include "support/testutil.h"
 
 #define CELLS (SEMQR_SIZE_MAX * SEMQR_SIZE_MAX)
 
-/* p(dark) given to a module marked unreliable: just on its hard side of 0.5. */
-#define UNSURE 0.01f
-
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t n)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state % n);
-}
+static test_rng rng; /* seeded by each test that draws from it */
 
 static semqr_symbol symbol;
 static float dark[CELLS];
@@ -37,14 +27,9 @@ static const char message[] = "QR-CODE 42";
  * globals symbol and dark. */
 static void make_symbol(int version, semqr_ecc ecc, int mask)
 {
-	semqr_encode_options o;
-	semqr_encode_options_init(&o);
-	o.min_version = o.max_version = version;
-	o.ecc = ecc;
-	o.boost_ecc = false;
-	o.mask = mask;
 	semqr_error err;
-	if (semqr_encode((const uint8_t *)message, strlen(message), &o, &symbol, &err) != SEMQR_OK)
+	if (test_encode_forced((const uint8_t *)message, strlen(message), version, ecc, mask,
+	                       SEMQR_MODE_AUTO, &symbol, &err) != SEMQR_OK)
 		fail_msg("encode: %s", err.message);
 	semqr_symbol_to_soft(&symbol, dark);
 }
@@ -87,63 +72,19 @@ static void expect_failure(const semqr_decode_options *opts, semqr_status code,
 
 /* ---- codewords in the matrix -------------------------------------------- */
 
-static struct {
-	semqr_block_layout lay;
-	int budget;
-	int order[CELLS];
-	int at[SEMQR_BLOCKS_MAX][SEMQR_BLOCK_LEN_MAX]; /* interleaved index of codeword k of block b */
-} map;
+static test_codeword_map map;
 
+/* Maps the codewords of the global symbol. */
 static void map_symbol(void)
 {
-	static int block_of[SEMQR_CODEWORDS_MAX], index_of[SEMQR_CODEWORDS_MAX];
-	map.lay = semqr__block_layout(symbol.version, symbol.ecc);
-	map.budget = map.lay.ec - semqr__misdecode_protection(symbol.version, symbol.ecc);
-	semqr__data_order(symbol.version, map.order);
-	semqr__deinterleave_map(symbol.version, symbol.ecc, block_of, index_of);
-	for (int i = 0; i < semqr__total_codewords(symbol.version); i++)
-		map.at[block_of[i]][index_of[i]] = i;
-}
-
-static int block_len(int b)
-{
-	return map.lay.short_data + (b >= map.lay.short_count) + map.lay.ec;
-}
-
-/* Flips 1..8 random bits of codeword k of block b; `marked` then moves all
- * eight modules to 0.5 +- UNSURE on the side of their new hard value. */
-static void corrupt(int b, int k, bool marked)
-{
-	const int *mod = &map.order[8 * map.at[b][k]];
-	int flips = 1 + (int)rnd(8);
-	int bits[8] = { 0, 1, 2, 3, 4, 5, 6, 7 };
-	for (int i = 0; i < flips; i++) {
-		int j = i + (int)rnd((uint32_t)(8 - i));
-		int t = bits[i];
-		bits[i] = bits[j];
-		bits[j] = t;
-		dark[mod[bits[i]]] = 1.0f - dark[mod[bits[i]]];
-	}
-	if (marked)
-		for (int i = 0; i < 8; i++)
-			dark[mod[i]] = dark[mod[i]] > 0.5f ? 0.5f + UNSURE : 0.5f - UNSURE;
+	test_codeword_map_build(symbol.version, symbol.ecc, &map);
 }
 
 /* Corrupts `count` distinct random codewords of block b; `marked` counts of
  * them (the first chosen) are marked unreliable. */
 static void corrupt_block(int b, int count, int marked)
 {
-	int idx[SEMQR_BLOCK_LEN_MAX];
-	int n = block_len(b);
-	for (int i = 0; i < n; i++)
-		idx[i] = i;
-	for (int i = 0; i < count; i++) {
-		int j = i + (int)rnd((uint32_t)(n - i));
-		int t = idx[i];
-		idx[i] = idx[j];
-		idx[j] = t;
-		corrupt(b, idx[i], i < marked);
-	}
+	test_corrupt_block(&map, &rng, dark, b, count, marked);
 }
 
 /* ---- tests ---------------------------------------------------------------- */
@@ -240,12 +181,9 @@ static void test_clean(void **state)
 static uint32_t unreadable_flips(uint32_t word, uint32_t avoid)
 {
 	for (uint32_t f = 0; f < 1u << 15; f++) {
-		int n = 0;
-		for (uint32_t v = f; v; v &= v - 1)
-			n++;
 		semqr_ecc ecc;
 		int mask;
-		if (n == 4 && !(f & avoid) && semqr__format_decode(word ^ f, &ecc, &mask) < 0)
+		if (test_popcount(f) == 4 && !(f & avoid) && semqr__format_decode(word ^ f, &ecc, &mask) < 0)
 			return f;
 	}
 	fail_msg("no unreadable 4-bit pattern");
@@ -357,9 +295,7 @@ static void test_version_information(void **state)
 		set_bits(pos1, 18, diff, 1.0f);
 		set_bits(pos2, 18, diff, 1.0f);
 		expect_message(NULL, &d);
-		int n = 0;
-		for (uint32_t v = diff; v; v &= v - 1)
-			n++;
+		int n = test_popcount(diff);
 		assert_int_equal(d.version_distance, n);
 		assert_true(n >= 8);
 		semqr_decoded_free(&d);
@@ -374,7 +310,7 @@ static void test_erasures(void **state)
 	semqr_decode_options_init(&no_erasures);
 	no_erasures.use_erasures = false;
 	semqr_decoded d;
-	rng_state = 0x5EED0001;
+	test_rng_seed(&rng, 0x5EED0001);
 
 	/* 12 wrong codewords in block 2, all marked unreliable. */
 	make_symbol(5, SEMQR_ECC_Q, 6);
@@ -425,7 +361,7 @@ static void test_erasures(void **state)
 		if (!marked || !wrong)
 			continue;
 		for (int j = 0; j < 8; j++)
-			dark[mod[j]] = symbol.modules[mod[j]] ? 0.5f + UNSURE : 0.5f - UNSURE;
+			dark[mod[j]] = symbol.modules[mod[j]] ? 0.5f + TEST_UNSURE : 0.5f - TEST_UNSURE;
 		restored++;
 	}
 	assert_int_equal(restored, 7);
@@ -452,14 +388,15 @@ static void test_beyond_capacity(void **state)
 	static const struct { int v; semqr_ecc e; } syms[] = {
 		{ 1, SEMQR_ECC_L }, { 2, SEMQR_ECC_M }, { 5, SEMQR_ECC_Q },
 	};
-	rng_state = 0x5EED0002;
+	test_rng_seed(&rng, 0x5EED0002);
 	int trials = 0;
 	for (int t = 0; t < 200; t++) {
 		make_symbol(syms[t % 3].v, syms[t % 3].e, t % 8);
 		map_symbol();
-		int b = (int)rnd((uint32_t)map.lay.blocks);
-		int count = map.budget / 2 + 1 + (int)rnd((uint32_t)(map.budget / 2 + 3));
-		int marked = (int)rnd((uint32_t)count + 1);
+		int b = (int)test_rng_below(&rng, (uint32_t)map.lay.blocks);
+		int count =
+		    map.budget / 2 + 1 + (int)test_rng_below(&rng, (uint32_t)(map.budget / 2 + 3));
+		int marked = (int)test_rng_below(&rng, (uint32_t)count + 1);
 		if (2 * (count - marked) + marked <= map.budget)
 			marked = 2 * count - map.budget - 1;
 		corrupt_block(b, count, marked);
@@ -479,16 +416,16 @@ static void test_beyond_capacity(void **state)
  * 300 trials over versions 1..10 and all levels. */
 static void test_soft_noise(void **state)
 {
-	rng_state = 0x5EED0004;
+	test_rng_seed(&rng, 0x5EED0004);
 	int ok = 0, failed = 0, with_erasures = 0;
 	for (int t = 0; t < 300; t++) {
 		make_symbol(1 + t % 10, (semqr_ecc)(t / 10 % 4), t % 8);
-		uint32_t rate = rnd(150); /* per mille */
+		uint32_t rate = test_rng_below(&rng, 150); /* per mille */
 		for (int i = 0; i < symbol.size * symbol.size; i++) {
-			if (rnd(1000) < rate)
-				dark[i] = (float)rnd(1001) / 1000.0f;
+			if (test_rng_below(&rng, 1000) < rate)
+				dark[i] = (float)test_rng_below(&rng, 1001) / 1000.0f;
 			else
-				dark[i] = fabsf(dark[i] - (float)rnd(101) / 1000.0f);
+				dark[i] = fabsf(dark[i] - (float)test_rng_below(&rng, 101) / 1000.0f);
 		}
 		semqr_decoded d;
 		semqr_error err;
@@ -542,10 +479,10 @@ static void test_no_symbol(void **state)
 	semqr_decoded d;
 	semqr_error err;
 	assert_int_equal(decode(NULL, &d, &err), SEMQR_ERR_DECODE);
-	rng_state = 0x5EED0003;
+	test_rng_seed(&rng, 0x5EED0003);
 	for (int t = 0; t < 40; t++) {
 		for (int i = 0; i < 21 * 21; i++)
-			dark[i] = (float)rnd(1001) / 1000.0f;
+			dark[i] = (float)test_rng_below(&rng, 1001) / 1000.0f;
 		assert_int_equal(decode(NULL, &d, &err), SEMQR_ERR_DECODE);
 		assert_true(err.message[0] != '\0');
 	}

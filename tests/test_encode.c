@@ -1,10 +1,11 @@
 /* The encoder: bit buffer, bit streams, capacities, version and level choice,
  * masks, structured append and errors.
  *
- * Symbols are read back with this file's own reference code wherever that is
- * cheap to write independently of the library: mask patterns, format and
- * version information (BCH codes and module positions), de-interleaving, the
- * Reed-Solomon EC codewords, and a bit-stream parser. Only the placement
+ * Symbols are read back with reference code written independently of the
+ * library wherever that is cheap (here, and the GF(2) and GF(256) arithmetic
+ * of support/testutil.c): mask patterns, format and version information (BCH
+ * codes and module positions), de-interleaving, the Reed-Solomon EC
+ * codewords, and a bit-stream parser. Only the placement
  * order (semqr__data_order) and the capacity tables (block layout, codeword
  * counts) are taken from the library.
  */
@@ -21,6 +22,7 @@
 #include "qr/bitbuf.h"
 #include "qr/charset.h"
 #include "qr/qr_internal.h"
+#include "support/testutil.h"
 
 #define KANJI_DOT "\xE7\x82\xB9" /* 点, Shift JIS 0x935F */
 #define KANJI_MEI "\xE8\x8C\x97" /* 茗, Shift JIS 0xE4AA */
@@ -42,23 +44,13 @@ static int ref_mask(int mask, int x, int y)
 	}
 }
 
-/* Remainder of value * x^(bits of gen - 1) divided by gen over GF(2). */
-static uint32_t bch(uint32_t value, uint32_t gen, int gen_degree)
-{
-	uint32_t r = value << gen_degree;
-	for (int i = 31; i >= gen_degree; i--)
-		if (r >> i & 1)
-			r ^= gen << (i - gen_degree);
-	return r;
-}
-
 /* Format word: level bits (L 01, M 00, Q 11, H 10), mask, BCH(15,5) with
  * generator 0x537, XOR 0x5412. */
 static uint32_t ref_format(semqr_ecc ecc, int mask)
 {
 	static const uint32_t level_bits[4] = { 1, 0, 3, 2 };
 	uint32_t data = level_bits[ecc] << 3 | (uint32_t)mask;
-	return (data << 10 | bch(data, 0x537, 10)) ^ 0x5412;
+	return (data << 10 | test_gf2_mod(data << 10, 0x537)) ^ 0x5412;
 }
 
 static int module(const semqr_symbol *s, int x, int y)
@@ -102,35 +94,15 @@ static void read_version(const semqr_symbol *s, uint32_t *copy1, uint32_t *copy2
 	*copy2 = b;
 }
 
-/* GF(256) with x^8 + x^4 + x^3 + x^2 + 1. */
-static uint8_t gf_exp[512];
-static int gf_log[256];
-
-static void gf_init(void)
-{
-	int x = 1;
-	for (int i = 0; i < 255; i++) {
-		gf_exp[i] = gf_exp[i + 255] = (uint8_t)x;
-		gf_log[x] = i;
-		x <<= 1;
-		if (x & 0x100)
-			x ^= 0x11D;
-	}
-}
-
-static uint8_t gf_mul(uint8_t a, uint8_t b)
-{
-	return a && b ? gf_exp[gf_log[a] + gf_log[b]] : 0;
-}
-
 /* EC codewords of data[0..n) with generator prod_{i<ec} (x - alpha^i):
  * the remainder of data(x) * x^ec. */
 static void ref_rs(const uint8_t *data, int n, int ec, uint8_t *out)
 {
 	uint8_t gen[70] = { 1 }; /* gen[0] is the leading coefficient */
-	for (int i = 0; i < ec; i++) {
+	uint8_t alpha_i = 1;
+	for (int i = 0; i < ec; i++, alpha_i = test_gf_mul_ref(alpha_i, 2)) {
 		for (int j = i + 1; j > 0; j--)
-			gen[j] ^= gf_mul(gen[j - 1], gf_exp[i]);
+			gen[j] ^= test_gf_mul_ref(gen[j - 1], alpha_i);
 	}
 	uint8_t rem[70] = { 0 };
 	for (int i = 0; i < n; i++) {
@@ -138,7 +110,7 @@ static void ref_rs(const uint8_t *data, int n, int ec, uint8_t *out)
 		memmove(rem, rem + 1, (size_t)(ec - 1));
 		rem[ec - 1] = 0;
 		for (int j = 0; j < ec; j++)
-			rem[j] ^= gf_mul(gen[j + 1], f);
+			rem[j] ^= test_gf_mul_ref(gen[j + 1], f);
 	}
 	memcpy(out, rem, (size_t)ec);
 }
@@ -196,7 +168,8 @@ static void check_symbol(const semqr_symbol *s)
 	assert_int_equal(f2, ref_format(s->ecc, s->mask));
 	assert_int_equal(module(s, 8, s->size - 8), 1);
 	if (s->version >= 7) {
-		uint32_t v1, v2, want = (uint32_t)s->version << 12 | bch((uint32_t)s->version, 0x1F25, 12);
+		uint32_t v1, v2, want = (uint32_t)s->version << 12;
+		want |= test_gf2_mod(want, 0x1F25);
 		read_version(s, &v1, &v2);
 		assert_int_equal(v1, want);
 		assert_int_equal(v2, want);
@@ -875,17 +848,6 @@ static void test_structured(void **state)
 	assert_non_null(strstr(err.message, "part 1 of 2"));
 }
 
-static uint32_t rng_state = 0x9E3779B9u;
-
-static uint32_t rng(void)
-{
-	/* xorshift32 */
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return rng_state;
-}
-
 /* 300 random payloads of 0..400 bytes built from runs of digits, upper
  * case, lower case, kanji and arbitrary bytes, at a random level with boost
  * on or off and a random version floor: each symbol must read back (format,
@@ -894,25 +856,28 @@ static uint32_t rng(void)
 static void test_random_round_trip(void **state)
 {
 	static uint8_t msg[512];
+	test_rng r;
+	test_rng_seed(&r, 0x9E3779B9u);
 	for (int trial = 0; trial < 300; trial++) {
-		size_t len = 0, target = rng() % 401;
+		size_t len = 0, target = test_rng_below(&r, 401);
 		while (len < target) {
-			int cls = (int)(rng() % 5), run = 1 + (int)(rng() % 20);
+			int cls = (int)test_rng_below(&r, 5), run = 1 + (int)test_rng_below(&r, 20);
 			for (int i = 0; i < run && len + 3 <= sizeof msg; i++) {
+				uint32_t x = test_rng_u32(&r); /* one draw per character */
 				switch (cls) {
-				case 0: msg[len++] = (uint8_t)('0' + rng() % 10); break;
-				case 1: msg[len++] = (uint8_t)('A' + rng() % 26); break;
-				case 2: msg[len++] = (uint8_t)('a' + rng() % 26); break;
-				case 3: memcpy(msg + len, rng() % 2 ? KANJI_DOT : KANJI_MEI, 3); len += 3; break;
-				default: msg[len++] = (uint8_t)rng(); break;
+				case 0: msg[len++] = (uint8_t)('0' + x % 10); break;
+				case 1: msg[len++] = (uint8_t)('A' + x % 26); break;
+				case 2: msg[len++] = (uint8_t)('a' + x % 26); break;
+				case 3: memcpy(msg + len, x % 2 ? KANJI_DOT : KANJI_MEI, 3); len += 3; break;
+				default: msg[len++] = (uint8_t)x; break;
 				}
 			}
 		}
 		semqr_encode_options o;
 		semqr_encode_options_init(&o);
-		o.ecc = (semqr_ecc)(rng() % 4);
-		o.boost_ecc = rng() % 2;
-		o.min_version = 1 + (int)(rng() % 40);
+		o.ecc = (semqr_ecc)test_rng_below(&r, 4);
+		o.boost_ecc = test_rng_below(&r, 2);
+		o.min_version = 1 + (int)test_rng_below(&r, 40);
 		/* 512 bytes fit 40-H, so every payload fits. */
 		assert_int_equal(encode_parse(msg, len, &o, &sym, &par), SEMQR_OK);
 		assert_true(sym.version >= o.min_version);
@@ -926,7 +891,6 @@ static void test_random_round_trip(void **state)
 
 int main(void)
 {
-	gf_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bitbuf),
 		cmocka_unit_test(test_options_init),

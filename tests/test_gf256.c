@@ -9,28 +9,18 @@
 #include <cmocka.h>
 
 #include "qr/qr_internal.h"
-
-/* Carry-less multiplication reduced by x^8 + x^4 + x^3 + x^2 + 1. */
-static uint8_t ref_mul(uint8_t a, uint8_t b)
-{
-	unsigned r = 0, x = a;
-	for (; b; b >>= 1, x <<= 1) {
-		if (x & 0x100)
-			x ^= 0x11D;
-		if (b & 1)
-			r ^= x;
-	}
-	return (uint8_t)r;
-}
+#include "support/testutil.h"
 
 static void test_mul_all_pairs(void **state)
 {
 	(void)state;
 	for (int a = 0; a < 256; a++)
-		for (int b = 0; b < 256; b++)
-			if (semqr__gf_mul((uint8_t)a, (uint8_t)b) != ref_mul((uint8_t)a, (uint8_t)b))
-				fail_msg("%d * %d: %d, expected %d", a, b,
-				         semqr__gf_mul((uint8_t)a, (uint8_t)b), ref_mul((uint8_t)a, (uint8_t)b));
+		for (int b = 0; b < 256; b++) {
+			uint8_t got = semqr__gf_mul((uint8_t)a, (uint8_t)b);
+			uint8_t want = test_gf_mul_ref((uint8_t)a, (uint8_t)b);
+			if (got != want)
+				fail_msg("%d * %d: %d, expected %d", a, b, got, want);
+		}
 }
 
 static void test_div_inv(void **state)
@@ -38,10 +28,10 @@ static void test_div_inv(void **state)
 	(void)state;
 	for (int b = 1; b < 256; b++) {
 		uint8_t inv = semqr__gf_inv((uint8_t)b);
-		assert_int_equal(ref_mul((uint8_t)b, inv), 1);
+		assert_int_equal(test_gf_mul_ref((uint8_t)b, inv), 1);
 		for (int a = 0; a < 256; a++) {
 			uint8_t q = semqr__gf_div((uint8_t)a, (uint8_t)b);
-			assert_int_equal(ref_mul(q, (uint8_t)b), a);
+			assert_int_equal(test_gf_mul_ref(q, (uint8_t)b), a);
 		}
 	}
 }
@@ -61,7 +51,7 @@ static void test_exp_log(void **state)
 			seen[p] = 1;
 			assert_int_equal(semqr__gf_log(p), e);
 		}
-		p = ref_mul(p, 2);
+		p = test_gf_mul_ref(p, 2);
 	}
 	assert_false(seen[0]);
 	assert_int_equal(semqr__gf_exp(255), 1);

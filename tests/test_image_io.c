@@ -31,6 +31,7 @@
 
 #include "io/io_internal.h"
 #include "support/run.h"
+#include "support/testutil.h"
 
 #define FUZZ_TRIALS 1000 /* random mutations per fuzzed file */
 
@@ -40,18 +41,6 @@ const char *__asan_default_options(void);
 const char *__asan_default_options(void)
 {
 	return "allocator_may_return_null=1";
-}
-
-typedef struct rng {
-	uint64_t s;
-} rng;
-
-static uint32_t next(rng *r)
-{
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return (uint32_t)(r->s >> 32);
 }
 
 /* A path in the scratch directory; the last 32 results stay valid. */
@@ -76,7 +65,7 @@ static const char *data_path(const char *name)
 
 /* An image whose stride exceeds its width, to check that writers use it;
  * the padding holds a value no row should show. */
-static void make_padded(semqr_image *img, int w, int h, int bits, rng *r)
+static void make_padded(semqr_image *img, int w, int h, int bits, test_rng *r)
 {
 	img->width = w;
 	img->height = h;
@@ -87,7 +76,7 @@ static void make_padded(semqr_image *img, int w, int h, int bits, rng *r)
 	uint32_t max = bits == 16 ? 65535 : 255;
 	for (int y = 0; y < h; y++)
 		for (int x = 0; x < (int)img->stride; x++) {
-			uint32_t v = next(r) & max;
+			uint32_t v = test_rng_u32(r) & max;
 			if ((x + y) % 5 == 0) /* extremes and the half-scale edge */
 				v = (uint32_t[]){0, max, max / 2, max / 2 + 1}[(x + y) / 5 % 4];
 			semqr__set_pixel(img, x, y, x >= w ? max / 3 : v);
@@ -146,7 +135,8 @@ static void test_round_trips(void **state)
 {
 	static const char *const ext[] = {"png", "pgm", "tif", "tiff", "PNG"};
 	static const int sizes[][2] = {{1, 1}, {3, 7}, {257, 5}};
-	rng r = {0x1234567887654321u};
+	test_rng r;
+	test_rng_seed(&r, 0x1234567887654321u);
 	for (size_t e = 0; e < sizeof ext / sizeof ext[0]; e++)
 		for (int bits = 8; bits <= 16; bits += 8)
 			for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
@@ -170,7 +160,8 @@ static void test_round_trips(void **state)
 /* PBM keeps one bit: dark below half scale. */
 static void test_pbm_threshold(void **state)
 {
-	rng r = {42};
+	test_rng r;
+	test_rng_seed(&r, 42);
 	static const int sizes[][2] = {{1, 1}, {3, 7}, {257, 5}};
 	for (int bits = 8; bits <= 16; bits += 8)
 		for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
@@ -326,11 +317,11 @@ static long over_white(double v, double a, double max)
 
 /* Random colour samples whose luma is not a tie (x.5), where the reader's
  * integer rounding and lround would legitimately differ. */
-static void random_rgb(rng *r, uint32_t max, uint32_t *c)
+static void random_rgb(test_rng *r, uint32_t max, uint32_t *c)
 {
 	do {
 		for (int i = 0; i < 3; i++)
-			c[i] = next(r) % (max + 1);
+			c[i] = test_rng_below(r, max + 1);
 	} while ((299 * c[0] + 587 * c[1] + 114 * c[2]) % 1000 == 500);
 }
 
@@ -342,7 +333,8 @@ static void put16(uint8_t *p, uint32_t v)
 
 static void test_png_colour(void **state)
 {
-	rng r = {7};
+	test_rng r;
+	test_rng_seed(&r, 7);
 	const int w = 9, h = 5, n = w * h;
 	uint8_t rows[9 * 5 * 8];
 	uint32_t c[9 * 5][4];
@@ -368,7 +360,7 @@ static void test_png_colour(void **state)
 	 * by 1. Alpha 0 and 255 are included. */
 	for (int i = 0; i < n; i++) {
 		random_rgb(&r, 255, c[i]);
-		c[i][3] = i == 0 ? 0 : i == 1 ? 255 : next(&r) % 256;
+		c[i][3] = i == 0 ? 0 : i == 1 ? 255 : test_rng_below(&r, 256);
 		for (int k = 0; k < 4; k++)
 			rows[4 * i + k] = (uint8_t)c[i][k];
 	}
@@ -400,8 +392,8 @@ static void test_png_colour(void **state)
 
 	/* Grey + alpha 16-bit. */
 	for (int i = 0; i < n; i++) {
-		c[i][0] = next(&r) % 65536;
-		c[i][3] = next(&r) % 65536;
+		c[i][0] = test_rng_below(&r, 65536);
+		c[i][3] = test_rng_below(&r, 65536);
 		put16(rows + 4 * i, c[i][0]);
 		put16(rows + 4 * i + 2, c[i][3]);
 	}
@@ -421,7 +413,7 @@ static void test_png_colour(void **state)
 	memset(rows, 0, sizeof rows);
 	for (int i = 0; i < n; i++) {
 		int x = i % w, y = i / w;
-		idx[i] = (int)(next(&r) % 4);
+		idx[i] = (int)test_rng_below(&r, 4);
 		rows[y * 3 + x / 4] |= (uint8_t)(idx[i] << (6 - 2 * (x % 4)));
 	}
 	path = tmp_path("pal2.png");
@@ -543,7 +535,8 @@ static void write_tiff(const char *path, const tiff_spec *s)
 
 static void test_tiff_colour(void **state)
 {
-	rng r = {99};
+	test_rng r;
+	test_rng_seed(&r, 99);
 	enum { W = 37, H = 21, N = W * H };
 	static uint8_t data[N * 8];
 	static uint32_t c[N][4];
@@ -589,7 +582,7 @@ static void test_tiff_colour(void **state)
 		int assoc = variant == 1, planes = variant == 2;
 		for (int i = 0; i < N; i++) {
 			random_rgb(&r, 255, c[i]);
-			c[i][3] = next(&r) % 256;
+			c[i][3] = test_rng_below(&r, 256);
 			if (assoc) /* premultiplied colour */
 				for (int k = 0; k < 3; k++)
 					c[i][k] = (c[i][k] * c[i][3] + 127) / 255;
@@ -632,7 +625,7 @@ static void test_tiff_colour(void **state)
 
 	/* Grey 16-bit, tiled 16x16 (partial edge tiles), deflate. */
 	for (int i = 0; i < N; i++) {
-		c[i][0] = next(&r) % 65536;
+		c[i][0] = test_rng_below(&r, 65536);
 		memcpy(data + 2 * i, &(uint16_t){(uint16_t)c[i][0]}, 2);
 	}
 	path = tmp_path("grey16_tiled.tif");
@@ -647,11 +640,11 @@ static void test_tiff_colour(void **state)
 	/* 4-bit palette with a 16-bit colour map. */
 	uint16_t map[3 * 16];
 	for (int k = 0; k < 3 * 16; k++)
-		map[k] = (uint16_t)next(&r);
+		map[k] = (uint16_t)test_rng_u32(&r);
 	int rowbytes = (W + 1) / 2;
 	memset(data, 0, sizeof data);
 	for (int i = 0; i < N; i++) {
-		c[i][0] = next(&r) % 16;
+		c[i][0] = test_rng_below(&r, 16);
 		data[(i / W) * rowbytes + (i % W) / 2] |= (uint8_t)(c[i][0] << (i % W % 2 ? 0 : 4));
 	}
 	path = tmp_path("pal4.tif");
@@ -685,7 +678,7 @@ static void test_tiff_colour(void **state)
 	rowbytes = (W + 3) / 4;
 	memset(data, 0, sizeof data);
 	for (int i = 0; i < N; i++) {
-		c[i][0] = next(&r) % 4;
+		c[i][0] = test_rng_below(&r, 4);
 		data[(i / W) * rowbytes + (i % W) / 4] |=
 		    (uint8_t)(c[i][0] << (6 - 2 * (i % W % 4)));
 	}
@@ -836,7 +829,7 @@ static void keep_path(char *dst, const char *name)
 }
 
 /* Small valid files of every kind the readers handle, for mutation. */
-static int make_fuzz_sources(rng *r, char (*paths)[512])
+static int make_fuzz_sources(test_rng *r, char (*paths)[512])
 {
 	int n = 0;
 	semqr_image img;
@@ -851,8 +844,7 @@ static int make_fuzz_sources(rng *r, char (*paths)[512])
 	}
 
 	uint8_t data[20 * 18 * 2];
-	for (size_t i = 0; i < sizeof data; i++)
-		data[i] = (uint8_t)next(r);
+	test_rng_bytes(r, data, sizeof data);
 	keep_path(paths[n], "fz_rgba_adam7.png");
 	write_png_rows(paths[n++], 5, 4, 8, PNG_COLOR_TYPE_RGB_ALPHA, PNG_INTERLACE_ADAM7, data);
 	keep_path(paths[n], "fz_pal.png");
@@ -887,7 +879,8 @@ static int make_fuzz_sources(rng *r, char (*paths)[512])
 
 static void test_fuzz(void **state)
 {
-	rng r = {0xfeedface};
+	test_rng r;
+	test_rng_seed(&r, 0xfeedface);
 	char paths[16][512];
 	int count = make_fuzz_sources(&r, paths);
 	for (int s = 0; s < count; s++) {
@@ -900,9 +893,9 @@ static void test_fuzz(void **state)
 			read_mutant(orig, len);
 		for (int t = 0; t < FUZZ_TRIALS; t++) {
 			memcpy(b, orig, n);
-			int changes = 1 + (int)(next(&r) % 4);
+			int changes = 1 + (int)test_rng_below(&r, 4);
 			for (int k = 0; k < changes; k++)
-				b[next(&r) % n] = (uint8_t)next(&r);
+				b[test_rng_below(&r, (uint32_t)n)] = (uint8_t)test_rng_u32(&r);
 			read_mutant(b, n);
 		}
 		free(b);
@@ -947,19 +940,20 @@ static void test_write_errors(void **state)
 /* ---- symbols: render, SVG, text ----------------------------------------- */
 
 /* A version-2 "symbol" of random modules: the writers need no valid code. */
-static void random_symbol(semqr_symbol *s, rng *r)
+static void random_symbol(semqr_symbol *s, test_rng *r)
 {
 	memset(s, 0, sizeof *s);
 	s->version = 2;
 	s->size = 25;
 	for (int i = 0; i < 25 * 25; i++)
-		s->modules[i] = (uint8_t)(next(r) % 2);
+		s->modules[i] = (uint8_t)test_rng_below(r, 2);
 	s->modules[0] = s->modules[24] = s->modules[25 * 25 - 1] = 1; /* dark runs at the edges */
 }
 
 static void test_render(void **state)
 {
-	rng r = {5};
+	test_rng r;
+	test_rng_seed(&r, 5);
 	semqr_symbol s;
 	random_symbol(&s, &r);
 	semqr_image img;
@@ -999,7 +993,8 @@ static char *slurp_text(const char *path)
 
 static void test_svg(void **state)
 {
-	rng r = {6};
+	test_rng r;
+	test_rng_seed(&r, 6);
 	semqr_symbol s;
 	random_symbol(&s, &r);
 	const int quiet = 4, side = 25 + 2 * quiet;
@@ -1059,7 +1054,8 @@ static void test_svg(void **state)
 
 static void test_text(void **state)
 {
-	rng r = {8};
+	test_rng r;
+	test_rng_seed(&r, 8);
 	semqr_symbol s;
 	random_symbol(&s, &r);
 	const int quiet = 2, side = 25 + 2 * quiet;

@@ -19,17 +19,9 @@
 #include "qr/qr_internal.h"
 #include "semqr/semqr.h"
 #include "support/run.h"
+#include "support/testutil.h"
 
 static const char levels[] = "LMQH";
-
-static uint32_t rng_state = 12345u;
-static uint32_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return rng_state;
-}
 
 /* Characters of one mode that fit version v at level e with a single
  * segment, leaving 10% slack so the data also fits after mode-switch choices. */
@@ -42,11 +34,11 @@ static size_t capacity(semqr_mode mode, int v, semqr_ecc e)
 	return n < 1 ? 1 : (size_t)n;
 }
 
-static void make_payload(semqr_mode mode, size_t n, char *out)
+static void make_payload(test_rng *rng, semqr_mode mode, size_t n, char *out)
 {
 	static const char alnum[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 	for (size_t i = 0; i < n; i++) {
-		uint32_t r = rng();
+		uint32_t r = test_rng_u32(rng);
 		if (mode == SEMQR_MODE_NUMERIC)
 			out[i] = (char)('0' + r % 10);
 		else if (mode == SEMQR_MODE_ALPHANUMERIC)
@@ -67,19 +59,17 @@ static void zbar_reads_semqr(void **state)
 	static semqr_symbol sym;
 	static char payload[8000], path[512], cmd[1024];
 	int failures = 0, runs = 0;
+	test_rng rng;
+	test_rng_seed(&rng, 12345u);
 	for (int v = 1; v <= 40; v++) {
 		for (int e = 0; e < 4; e++) {
 			semqr_mode mode = (semqr_mode[]){SEMQR_MODE_NUMERIC, SEMQR_MODE_ALPHANUMERIC,
 			                                 SEMQR_MODE_BYTE}[(v + e) % 3];
-			make_payload(mode, capacity(mode, v, (semqr_ecc)e), payload);
-			semqr_encode_options o;
-			semqr_encode_options_init(&o);
-			o.min_version = o.max_version = v;
-			o.ecc = (semqr_ecc)e;
-			o.boost_ecc = false;
+			make_payload(&rng, mode, capacity(mode, v, (semqr_ecc)e), payload);
 			semqr_error err = {0};
-			assert_int_equal(semqr_encode((const uint8_t *)payload, strlen(payload), &o, &sym,
-			                              &err), SEMQR_OK);
+			assert_int_equal(test_encode_forced((const uint8_t *)payload, strlen(payload), v,
+			                                    (semqr_ecc)e, -1, SEMQR_MODE_AUTO, &sym, &err),
+			                 SEMQR_OK);
 			assert_int_equal(sym.version, v);
 			semqr_image img = {0};
 			assert_int_equal(semqr_render(&sym, 4, 4, &img, &err), SEMQR_OK);
@@ -115,11 +105,13 @@ static void semqr_reads_qrencode(void **state)
 	static uint8_t payload[4000];
 	static char png[512], bin[512], cmd[2048];
 	int failures = 0, runs = 0;
+	test_rng rng;
+	test_rng_seed(&rng, 12345u);
 	for (int v = 1; v <= 40; v++) {
 		for (int e = 0; e < 4; e++) {
 			size_t n = capacity(SEMQR_MODE_BYTE, v, (semqr_ecc)e);
 			for (size_t i = 0; i < n; i++)
-				payload[i] = (uint8_t)(1 + rng() % 255);
+				payload[i] = (uint8_t)(1 + test_rng_below(&rng, 255));
 			snprintf(bin, sizeof bin, "%s/v%02d%c.bin", dir, v, levels[e]);
 			snprintf(png, sizeof png, "%s/v%02d%c.png", dir, v, levels[e]);
 			assert_int_equal(test_write_file(bin, payload, n), 0);

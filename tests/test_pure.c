@@ -25,36 +25,19 @@
 #include "io/io_internal.h"
 #include "qr/qr_internal.h"
 #include "support/run.h"
-
-typedef struct rng {
-	uint64_t s;
-} rng;
-
-static uint32_t next(rng *r)
-{
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return (uint32_t)(r->s >> 32);
-}
+#include "support/testutil.h"
 
 static const int versions[] = {1, 2, 7, 10, 25, 40};
 
 /* Encodes random bytes filling about half of version v at level ecc,
  * forcing both. */
-static void encode(rng *r, int v, semqr_ecc ecc, semqr_symbol *s, uint8_t *payload, size_t *len)
+static void encode(test_rng *r, int v, semqr_ecc ecc, semqr_symbol *s, uint8_t *payload,
+                   size_t *len)
 {
 	*len = (size_t)semqr__data_codewords(v, ecc) / 2;
-	for (size_t i = 0; i < *len; i++)
-		payload[i] = (uint8_t)next(r);
-	semqr_encode_options o;
-	semqr_encode_options_init(&o);
-	o.min_version = o.max_version = v;
-	o.ecc = ecc;
-	o.boost_ecc = false;
-	o.mode = SEMQR_MODE_BYTE;
+	test_rng_bytes(r, payload, *len);
 	semqr_error err;
-	if (semqr_encode(payload, *len, &o, s, &err) != SEMQR_OK)
+	if (test_encode_forced(payload, *len, v, ecc, -1, SEMQR_MODE_BYTE, s, &err) != SEMQR_OK)
 		fail_msg("encode %d-%s: %s", v, semqr_ecc_name(ecc), err.message);
 	assert_int_equal(s->version, v);
 }
@@ -79,7 +62,8 @@ static void expect_decode(const semqr_image *img, const semqr_symbol *s, const u
 
 static void test_scales(void **state)
 {
-	rng r = {0x5eed};
+	test_rng r;
+	test_rng_seed(&r, 0x5eed);
 	static uint8_t payload[SEMQR_CODEWORDS_MAX];
 	static semqr_symbol s;
 	static const int scales[] = {1, 2, 3, 5, 8};
@@ -131,7 +115,8 @@ static void resample(const semqr_image *src, double f, semqr_image *dst)
 
 static void test_16_bits_and_fractional_scales(void **state)
 {
-	rng r = {0xabc};
+	test_rng r;
+	test_rng_seed(&r, 0xabc);
 	static uint8_t payload[SEMQR_CODEWORDS_MAX];
 	static semqr_symbol s;
 	static const double factors[] = {1.5, 2.7, 3.3, 4.49};
@@ -160,7 +145,8 @@ static void test_16_bits_and_fractional_scales(void **state)
 
 static void test_png_files(void **state)
 {
-	rng r = {0xf11e};
+	test_rng r;
+	test_rng_seed(&r, 0xf11e);
 	static uint8_t payload[SEMQR_CODEWORDS_MAX];
 	static semqr_symbol s;
 	assert_int_equal(test_mkdir(SEMQR_TEST_TMP), 0);
@@ -245,7 +231,8 @@ static void test_failures(void **state)
 	semqr_image_free(&img);
 
 	/* A valid symbol with a dark speck two modules to its right. */
-	rng r = {1};
+	test_rng r;
+	test_rng_seed(&r, 1);
 	static uint8_t payload[SEMQR_CODEWORDS_MAX];
 	static semqr_symbol s;
 	size_t len;
@@ -265,7 +252,8 @@ static void test_failures(void **state)
 
 static void test_random_images(void **state)
 {
-	rng r = {77};
+	test_rng r;
+	test_rng_seed(&r, 77);
 	static uint8_t payload[SEMQR_CODEWORDS_MAX];
 	static semqr_symbol s;
 	size_t len;
@@ -274,23 +262,23 @@ static void test_random_images(void **state)
 		semqr_image img;
 		semqr_error err;
 		if (t % 2) {
-			assert_int_equal(semqr_render(&s, (int)(next(&r) % 3),
-			                              1 + (int)(next(&r) % 3), &img, &err),
+			assert_int_equal(semqr_render(&s, (int)test_rng_below(&r, 3),
+			                              1 + (int)test_rng_below(&r, 3), &img, &err),
 			                 SEMQR_OK);
 		} else {
-			int w = 1 + (int)(next(&r) % 80), h = 1 + (int)(next(&r) % 80);
+			int w = 1 + (int)test_rng_below(&r, 80), h = 1 + (int)test_rng_below(&r, 80);
 			assert_int_equal(semqr_image_alloc(&img, w, h, t % 4 ? 8 : 16, &err),
 			                 SEMQR_OK);
 			for (int y = 0; y < h; y++)
 				for (int x = 0; x < w; x++)
 					semqr__set_pixel(&img, x, y, t % 4 ? 255 : 65535);
 		}
-		int rects = (int)(next(&r) % 6);
+		int rects = (int)test_rng_below(&r, 6);
 		for (int k = 0; k < rects; k++) {
-			int x0 = (int)(next(&r) % (uint32_t)img.width),
-			    y0 = (int)(next(&r) % (uint32_t)img.height);
-			int x1 = x0 + (int)(next(&r) % 20), y1 = y0 + (int)(next(&r) % 20);
-			uint32_t v = next(&r) % (img.bits == 16 ? 65536 : 256);
+			int x0 = (int)test_rng_below(&r, (uint32_t)img.width),
+			    y0 = (int)test_rng_below(&r, (uint32_t)img.height);
+			int x1 = x0 + (int)test_rng_below(&r, 20), y1 = y0 + (int)test_rng_below(&r, 20);
+			uint32_t v = test_rng_below(&r, img.bits == 16 ? 65536 : 256);
 			for (int y = y0; y <= y1 && y < img.height; y++)
 				for (int x = x0; x <= x1 && x < img.width; x++)
 					semqr__set_pixel(&img, x, y, v);

@@ -18,18 +18,17 @@
 #include <cmocka.h>
 
 #include "qr/qr_internal.h"
+#include "support/testutil.h"
 
 #define CELLS (SEMQR_SIZE_MAX * SEMQR_SIZE_MAX)
 #define PAYLOADS 5 /* numeric, alphanumeric, byte, Kanji, mixed */
 
-static uint64_t rng_state = 0x5EED0010;
+static test_rng rng; /* seeded by test_all_versions */
 
+/* A random value 0..n-1. */
 static uint32_t rnd(uint32_t n)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state % n);
+	return test_rng_below(&rng, n);
 }
 
 static const char alnum_chars[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
@@ -138,14 +137,7 @@ static void mixed_payload(size_t max)
 static semqr_status encode(int version, semqr_ecc ecc, int mask, semqr_mode mode,
                            semqr_error *err)
 {
-	semqr_encode_options o;
-	semqr_encode_options_init(&o);
-	o.min_version = o.max_version = version;
-	o.ecc = ecc;
-	o.boost_ecc = false;
-	o.mask = mask;
-	o.mode = mode;
-	return semqr_encode(payload, payload_len, &o, &symbol, err);
+	return test_encode_forced(payload, payload_len, version, ecc, mask, mode, &symbol, err);
 }
 
 /* Decodes `dark` and asserts the exact payload at the symbol's version,
@@ -167,53 +159,7 @@ static void expect_payload(semqr_decoded *d)
 
 /* ---- damage --------------------------------------------------------------- */
 
-static struct {
-	semqr_block_layout lay;
-	int budget;
-	int order[CELLS];
-	int at[SEMQR_BLOCKS_MAX][SEMQR_BLOCK_LEN_MAX]; /* interleaved index of codeword k of block b */
-} map;
-
-static void map_symbol(void)
-{
-	static int block_of[SEMQR_CODEWORDS_MAX], index_of[SEMQR_CODEWORDS_MAX];
-	map.lay = semqr__block_layout(symbol.version, symbol.ecc);
-	map.budget = map.lay.ec - semqr__misdecode_protection(symbol.version, symbol.ecc);
-	semqr__data_order(symbol.version, map.order);
-	semqr__deinterleave_map(symbol.version, symbol.ecc, block_of, index_of);
-	for (int i = 0; i < semqr__total_codewords(symbol.version); i++)
-		map.at[block_of[i]][index_of[i]] = i;
-}
-
-/* Corrupts `count` distinct random codewords (data or EC) of block b, each
- * in 1..8 random bits; `marked` moves all eight modules of each to
- * p = 0.5 +- 0.01 on the side of their new value. */
-static void corrupt_block(int b, int count, bool marked)
-{
-	int n = map.lay.short_data + (b >= map.lay.short_count) + map.lay.ec;
-	int idx[SEMQR_BLOCK_LEN_MAX];
-	for (int i = 0; i < n; i++)
-		idx[i] = i;
-	for (int i = 0; i < count; i++) {
-		int j = i + (int)rnd((uint32_t)(n - i));
-		int t = idx[i];
-		idx[i] = idx[j];
-		idx[j] = t;
-		const int *mod = &map.order[8 * map.at[b][idx[i]]];
-		int bits[8] = { 0, 1, 2, 3, 4, 5, 6, 7 };
-		int flips = 1 + (int)rnd(8);
-		for (int f = 0; f < flips; f++) {
-			int g = f + (int)rnd((uint32_t)(8 - f));
-			int u = bits[f];
-			bits[f] = bits[g];
-			bits[g] = u;
-			dark[mod[bits[f]]] = 1.0f - dark[mod[bits[f]]];
-		}
-		if (marked)
-			for (int k = 0; k < 8; k++)
-				dark[mod[k]] = dark[mod[k]] > 0.5f ? 0.51f : 0.49f;
-	}
-}
+static test_codeword_map map; /* of the symbol being damaged */
 
 static long corrupted, corrected_errors, filled_erasures;
 
@@ -226,7 +172,7 @@ static void damage_errors(void)
 	semqr_symbol_to_soft(&symbol, dark);
 	for (int b = 0; b < map.lay.blocks; b++) {
 		want[b] = b % 2 == 0 ? map.budget / 2 : (int)rnd((uint32_t)map.budget / 2 + 1);
-		corrupt_block(b, want[b], false);
+		test_corrupt_block(&map, &rng, dark, b, want[b], 0);
 		corrupted += want[b];
 	}
 	semqr_decoded d;
@@ -247,7 +193,7 @@ static void damage_erasures(void)
 {
 	semqr_symbol_to_soft(&symbol, dark);
 	for (int b = 0; b < map.lay.blocks; b++)
-		corrupt_block(b, map.budget, true);
+		test_corrupt_block(&map, &rng, dark, b, map.budget, map.budget);
 	corrupted += (long)map.budget * map.lay.blocks;
 	semqr_decoded d;
 	expect_payload(&d);
@@ -270,6 +216,7 @@ static void test_all_versions(void **state)
 	};
 	int round_trips = 0, mixed_segments = 0;
 	size_t bytes = 0;
+	test_rng_seed(&rng, 0x5EED0010);
 	for (int v = SEMQR_VERSION_MIN; v <= SEMQR_VERSION_MAX; v++) {
 		for (int e = SEMQR_ECC_L; e <= SEMQR_ECC_H; e++) {
 			semqr_ecc ecc = (semqr_ecc)e;
@@ -309,7 +256,7 @@ static void test_all_versions(void **state)
 
 				/* Damage one of the five symbols of each version-level. */
 				if (p == (v + e) % PAYLOADS) {
-					map_symbol();
+					test_codeword_map_build(v, ecc, &map);
 					damage_errors();
 					damage_erasures();
 				}

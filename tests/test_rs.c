@@ -29,62 +29,40 @@
 #include <cmocka.h>
 
 #include "qr/qr_internal.h"
+#include "support/testutil.h"
 
 #define IN_TRIALS 300
 #define OUT_TRIALS 300
 #define HEAVY_TRIALS 60
 
-typedef struct rng { uint64_t s; } rng;
-
-static uint32_t next(rng *r)
+/* lo..hi inclusive. */
+static int uniform(test_rng *r, int lo, int hi)
 {
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return (uint32_t)(r->s >> 32);
-}
-
-static int uniform(rng *r, int lo, int hi) /* lo..hi inclusive */
-{
-	return lo + (int)(next(r) % (uint32_t)(hi - lo + 1));
-}
-
-/* Reference GF(256) product by shift-and-add, independent of the tables. */
-static uint8_t ref_mul(uint8_t a, uint8_t b)
-{
-	unsigned r = 0, x = a;
-	for (; b; b >>= 1, x <<= 1) {
-		if (x & 0x100)
-			x ^= 0x11D;
-		if (b & 1)
-			r ^= x;
-	}
-	return (uint8_t)r;
+	return lo + (int)test_rng_below(r, (uint32_t)(hi - lo + 1));
 }
 
 /* 1 when c(alpha^i) = 0 for i < ec, computed with the reference product. */
 static int is_codeword(const uint8_t *c, int n, int ec)
 {
 	uint8_t x = 1;
-	for (int i = 0; i < ec; i++, x = ref_mul(x, 2)) {
+	for (int i = 0; i < ec; i++, x = test_gf_mul_ref(x, 2)) {
 		uint8_t v = 0;
 		for (int j = 0; j < n; j++)
-			v = ref_mul(v, x) ^ c[j];
+			v = test_gf_mul_ref(v, x) ^ c[j];
 		if (v)
 			return 0;
 	}
 	return 1;
 }
 
-static void random_codeword(rng *r, int n, int ec, uint8_t *c)
+static void random_codeword(test_rng *r, int n, int ec, uint8_t *c)
 {
-	for (int j = 0; j < n - ec; j++)
-		c[j] = (uint8_t)next(r);
+	test_rng_bytes(r, c, (size_t)(n - ec));
 	semqr__rs_encode(c, n - ec, ec, c + n - ec);
 }
 
 /* Picks k distinct positions of 0..n-1 into pos (partial Fisher-Yates). */
-static void distinct_positions(rng *r, int n, int k, int *pos)
+static void distinct_positions(test_rng *r, int n, int k, int *pos)
 {
 	int all[SEMQR_BLOCK_LEN_MAX];
 	for (int j = 0; j < n; j++)
@@ -123,7 +101,8 @@ static void test_encode_known(void **state)
 static void test_encode_codewords(void **state)
 {
 	(void)state;
-	rng r = {0x9E3779B97F4A7C15u};
+	test_rng r;
+	test_rng_seed(&r, 0x9E3779B97F4A7C15u);
 	uint8_t c[SEMQR_BLOCK_LEN_MAX];
 	for (int ec = 1; ec <= 68; ec++)
 		for (int trial = 0; trial < 4; trial++) {
@@ -140,7 +119,8 @@ static void test_encode_codewords(void **state)
 static void test_decode_rejects_bad_arguments(void **state)
 {
 	(void)state;
-	rng r = {12345};
+	test_rng r;
+	test_rng_seed(&r, 12345);
 	uint8_t c[26], keep[26];
 	int e, f;
 	random_codeword(&r, 26, 7, c);
@@ -172,7 +152,8 @@ static void test_decode_rejects_bad_arguments(void **state)
 static void test_decode_largest(void **state)
 {
 	(void)state;
-	rng r = {777};
+	test_rng r;
+	test_rng_seed(&r, 777);
 	uint8_t c[255], orig[255];
 	int pos[255];
 	for (int trial = 0; trial < 40; trial++) {
@@ -232,7 +213,7 @@ typedef struct tally {
 /* Applies e errors and f erasures to a copy of orig at fresh random positions;
  * each erased value is altered with probability changed_permille / 1000.
  * Error positions come first in pos, erasure positions after them. */
-static void corrupt(rng *r, const uint8_t *orig, const structure *s, int e, int f,
+static void corrupt(test_rng *r, const uint8_t *orig, const structure *s, int e, int f,
                     int changed_permille, uint8_t *c, int *pos)
 {
 	memcpy(c, orig, (size_t)s->n);
@@ -280,7 +261,7 @@ static int beyond(const structure *s, uint8_t *c, const int *erasures, int f)
 	return 1;
 }
 
-static void run_structure(const structure *s, rng *r, tally *t)
+static void run_structure(const structure *s, test_rng *r, tally *t)
 {
 	uint8_t orig[SEMQR_BLOCK_LEN_MAX], c[SEMQR_BLOCK_LEN_MAX];
 	int pos[SEMQR_BLOCK_LEN_MAX];
@@ -354,7 +335,8 @@ static void test_acceptance(void **state)
 	structure s[400];
 	int count = all_structures(s);
 	assert_true(count > 0 && count <= 400);
-	rng r = {0x5EED5EED12345678u};
+	test_rng r;
+	test_rng_seed(&r, 0x5EED5EED12345678u);
 	tally t = {0};
 	for (int k = 0; k < count; k++)
 		run_structure(&s[k], &r, &t);
@@ -377,14 +359,14 @@ static void test_interleave_all(void **state)
 	static uint8_t data[SEMQR_CODEWORDS_MAX], out[SEMQR_CODEWORDS_MAX];
 	static uint8_t blocks[SEMQR_BLOCKS_MAX][SEMQR_BLOCK_LEN_MAX];
 	static uint8_t seen[SEMQR_BLOCKS_MAX][SEMQR_BLOCK_LEN_MAX];
-	rng r = {42};
+	test_rng r;
+	test_rng_seed(&r, 42);
 	for (int v = SEMQR_VERSION_MIN; v <= SEMQR_VERSION_MAX; v++)
 		for (int lv = SEMQR_ECC_L; lv <= SEMQR_ECC_H; lv++) {
 			semqr_ecc ecc = (semqr_ecc)lv;
 			semqr_block_layout l = semqr__block_layout(v, ecc);
 			int total = semqr__total_codewords(v), ndata = semqr__data_codewords(v, ecc);
-			for (int i = 0; i < ndata; i++)
-				data[i] = (uint8_t)next(&r);
+			test_rng_bytes(&r, data, (size_t)ndata);
 			semqr__interleave(v, ecc, data, out);
 			semqr__deinterleave_map(v, ecc, block_of, index_of);
 

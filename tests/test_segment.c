@@ -10,6 +10,7 @@
 
 #include "qr/qr_internal.h"
 #include "qr/segment.h"
+#include "support/testutil.h"
 
 #define KANJI_DOT "\xE7\x82\xB9" /* 点, Shift JIS 0x935F */
 
@@ -241,17 +242,6 @@ static long brute_force(const int *chars, int n, bool use_kanji, int version)
 	return best;
 }
 
-static uint32_t rng_state = 0x2545F491u;
-
-static uint32_t rng(void)
-{
-	/* xorshift32 */
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return rng_state;
-}
-
 /* 1500 random strings of 0..10 characters, each segmented for versions 1,
  * 10 and 27, with and without Kanji mode: the DP's total must equal the
  * brute-force minimum. Characters come in runs of one class to make mode
@@ -259,16 +249,18 @@ static uint32_t rng(void)
 static void test_brute_force(void **state)
 {
 	static const int versions[3] = { 1, 10, 27 };
+	test_rng rng;
+	test_rng_seed(&rng, 0x2545F491u);
 	for (int trial = 0; trial < 1500; trial++) {
-		int n = (int)(rng() % 11), chars[10];
+		int n = (int)test_rng_below(&rng, 11), chars[10];
 		char text[64] = "";
-		int cls = (int)(rng() % 5);
+		int cls = (int)test_rng_below(&rng, 5);
 		for (int i = 0; i < n; i++) {
-			if (rng() % 3 == 0)
-				cls = (int)(rng() % 5);
+			if (test_rng_below(&rng, 3) == 0)
+				cls = (int)test_rng_below(&rng, 5);
 			/* classes: digits, upper, alnum punctuation, lower, kanji */
 			static const int first[5] = { 0, 4, 6, 8, 10 }, count[5] = { 4, 2, 2, 2, 1 };
-			chars[i] = first[cls] + (int)(rng() % (unsigned)count[cls]);
+			chars[i] = first[cls] + (int)test_rng_below(&rng, (uint32_t)count[cls]);
 			strcat(text, alphabet[chars[i]]);
 		}
 		for (int k = 0; k < 2; k++) {
