@@ -1,0 +1,347 @@
+/* Geometry of a located symbol: version from its timing patterns, the affine
+ * map of its three finder centres, upgraded to a homography with the
+ * bottom-right alignment pattern (contracts in locate.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "locate/locate.h"
+
+void semqr__homography_apply(const double h[9], double u, double v, double *x, double *y)
+{
+	double w = h[6] * u + h[7] * v + h[8];
+	*x = (h[0] * u + h[1] * v + h[2]) / w;
+	*y = (h[3] * u + h[4] * v + h[5]) / w;
+}
+
+/* Bilinear grey value at pixel (x, y); 0 with *ok cleared outside the image. */
+static double bilinear(const semqr__grey_image *img, double x, double y, int *ok)
+{
+	if (!(x >= 0.0 && y >= 0.0 && x <= img->width - 1 && y <= img->height - 1)
+	    || img->width < 2 || img->height < 2) {
+		*ok = 0;
+		return 0.0;
+	}
+	int x0 = (int)x, y0 = (int)y;
+	if (x0 > img->width - 2)
+		x0 = img->width - 2;
+	if (y0 > img->height - 2)
+		y0 = img->height - 2;
+	double fx = x - x0, fy = y - y0;
+	const float *p = img->data + (size_t)y0 * (size_t)img->stride + (size_t)x0;
+	const float *q = p + img->stride;
+	return (1.0 - fy) * ((1.0 - fx) * p[0] + fx * p[1]) + fy * ((1.0 - fx) * q[0] + fx * q[1]);
+}
+
+/* Grey value at the centre of module (i, j) plus (du, dv) modules. */
+static double module_at(const semqr__grey_image *img, const double h[9], double u, double v,
+                        int *ok)
+{
+	double x, y;
+	semqr__homography_apply(h, u, v, &x, &y);
+	return bilinear(img, x, y, ok);
+}
+
+/* The affine map taking the finder centres of a symbol of `size` modules
+ * to a (top-left), b (top-right) and c (bottom-left). */
+static void affine_from_finders(const semqr__finder *a, const semqr__finder *b,
+                                const semqr__finder *c, int size, double h[9])
+{
+	double span = size - 7.0;
+	double ux = (b->x - a->x) / span, uy = (b->y - a->y) / span;
+	double vx = (c->x - a->x) / span, vy = (c->y - a->y) / span;
+	h[0] = ux;
+	h[1] = vx;
+	h[2] = a->x - 3.5 * (ux + vx);
+	h[3] = uy;
+	h[4] = vy;
+	h[5] = a->y - 3.5 * (uy + vy);
+	h[6] = 0.0;
+	h[7] = 0.0;
+	h[8] = 1.0;
+}
+
+/* Set and unset levels: the three finders' 3 x 3 centres and their ring of
+ * unset modules (ring 2 around the centre). Returns 0 when a sample leaves
+ * the image. */
+static int finder_levels(const semqr__grey_image *img, const double h[9], int size, double *set,
+                         double *unset)
+{
+	static const int cx[3] = {3, -4, 3}, cy[3] = {3, 3, -4};
+	double s1 = 0.0, s0 = 0.0;
+	int n1 = 0, n0 = 0, ok = 1;
+	for (int f = 0; f < 3; f++) {
+		int x0 = cx[f] < 0 ? size + cx[f] : cx[f], y0 = cy[f] < 0 ? size + cy[f] : cy[f];
+		for (int dy = -2; dy <= 2; dy++)
+			for (int dx = -2; dx <= 2; dx++) {
+				int ring = abs(dx) > abs(dy) ? abs(dx) : abs(dy);
+				double g = module_at(img, h, x0 + dx + 0.5, y0 + dy + 0.5, &ok);
+				if (ring <= 1) {
+					s1 += g;
+					n1++;
+				} else {
+					s0 += g;
+					n0++;
+				}
+			}
+	}
+	*set = s1 / n1;
+	*unset = s0 / n0;
+	return ok;
+}
+
+/* Correlation in [-1, 1] of the timing patterns (row and column 6, modules
+ * 8..size-9) with their alternation, about the midpoint of the levels and
+ * signed so that set modules count positive. -1 when samples leave the image
+ * or the levels do not differ. */
+static double timing_score(const semqr__grey_image *img, const double h[9], int size)
+{
+	double set, unset;
+	if (!finder_levels(img, h, size, &set, &unset) || set == unset)
+		return -1.0;
+	double mid = 0.5 * (set + unset), sign = set > unset ? 1.0 : -1.0;
+	double num = 0.0, den = 0.0;
+	int n = 0, ok = 1;
+	for (int k = 8; k <= size - 9; k++) {
+		double e = k % 2 == 0 ? 1.0 : -1.0;
+		double g1 = sign * (module_at(img, h, k + 0.5, 6.5, &ok) - mid);
+		double g2 = sign * (module_at(img, h, 6.5, k + 0.5, &ok) - mid);
+		num += e * (g1 + g2);
+		den += g1 * g1 + g2 * g2;
+		n += 2;
+	}
+	if (!ok || !(den > 0.0))
+		return -1.0;
+	return num / sqrt(den * n);
+}
+
+/* Pearson correlation of the 5 x 5 modules centred at module coordinates
+ * (u, v) with the alignment pattern (set centre and outer ring, unset
+ * ring), the set modules counted positive by `sign`. -2 outside the image. */
+static double alignment_score(const semqr__grey_image *img, const double h[9], double u, double v,
+                              double sign)
+{
+	double sg = 0.0, sgg = 0.0, sgt = 0.0, st = 0.0;
+	int ok = 1;
+	for (int dy = -2; dy <= 2; dy++)
+		for (int dx = -2; dx <= 2; dx++) {
+			int ring = abs(dx) > abs(dy) ? abs(dx) : abs(dy);
+			double t = ring == 1 ? -1.0 : 1.0;
+			double g = sign * module_at(img, h, u + dx, v + dy, &ok);
+			sg += g;
+			sgg += g * g;
+			sgt += g * t;
+			st += t;
+		}
+	if (!ok)
+		return -2.0;
+	const double n = 25.0;
+	double vg = sgg - sg * sg / n, vt = n - st * st / n;
+	if (!(vg > 0.0))
+		return -2.0;
+	return (sgt - sg * st / n) / sqrt(vg * vt);
+}
+
+/* Vertex of the parabola through (-1, a), (0, b), (1, c), clamped to +-1/2. */
+static double parabola_peak(double a, double b, double c)
+{
+	double den = a - 2.0 * b + c;
+	double d = den < 0.0 ? 0.5 * (a - c) / den : 0.0;
+	return d < -0.5 ? -0.5 : d > 0.5 ? 0.5 : d;
+}
+
+/* Searches the bottom-right alignment pattern of a symbol of `size` mapped
+ * by h; on success stores its centre in module coordinates of h and returns
+ * its correlation, else returns -2. */
+#define ALIGN_STEPS 8 /* quarter-module steps either side: 2 modules */
+static double find_alignment(const semqr__grey_image *img, const double h[9], int size,
+                             double sign, double *au, double *av)
+{
+	double score[2 * ALIGN_STEPS + 1][2 * ALIGN_STEPS + 1];
+	double c = size - 6.5, best = -2.0;
+	int bi = 0, bj = 0;
+	for (int j = 0; j <= 2 * ALIGN_STEPS; j++)
+		for (int i = 0; i <= 2 * ALIGN_STEPS; i++) {
+			double s = alignment_score(img, h, c + 0.25 * (i - ALIGN_STEPS),
+			                           c + 0.25 * (j - ALIGN_STEPS), sign);
+			score[j][i] = s;
+			if (s > best) {
+				best = s;
+				bi = i;
+				bj = j;
+			}
+		}
+	if (best <= -2.0)
+		return -2.0;
+	double di = 0.0, dj = 0.0;
+	if (bi > 0 && bi < 2 * ALIGN_STEPS && score[bj][bi - 1] > -2.0 && score[bj][bi + 1] > -2.0)
+		di = parabola_peak(score[bj][bi - 1], best, score[bj][bi + 1]);
+	if (bj > 0 && bj < 2 * ALIGN_STEPS && score[bj - 1][bi] > -2.0 && score[bj + 1][bi] > -2.0)
+		dj = parabola_peak(score[bj - 1][bi], best, score[bj + 1][bi]);
+	*au = c + 0.25 * (bi - ALIGN_STEPS + di);
+	*av = c + 0.25 * (bj - ALIGN_STEPS + dj);
+	return best;
+}
+
+/* Solves the n x n system a x = b (a row-major, n <= 8) by Gaussian
+ * elimination with partial pivoting; returns 0 when singular. */
+static int solve(double a[8][8], double b[8], int n)
+{
+	for (int k = 0; k < n; k++) {
+		int p = k;
+		for (int i = k + 1; i < n; i++)
+			if (fabs(a[i][k]) > fabs(a[p][k]))
+				p = i;
+		if (!(fabs(a[p][k]) > 1e-12))
+			return 0;
+		if (p != k) {
+			for (int j = 0; j < n; j++) {
+				double t = a[k][j];
+				a[k][j] = a[p][j];
+				a[p][j] = t;
+			}
+			double t = b[k];
+			b[k] = b[p];
+			b[p] = t;
+		}
+		for (int i = k + 1; i < n; i++) {
+			double f = a[i][k] / a[k][k];
+			for (int j = k; j < n; j++)
+				a[i][j] -= f * a[k][j];
+			b[i] -= f * b[k];
+		}
+	}
+	for (int k = n - 1; k >= 0; k--) {
+		double s = b[k];
+		for (int j = k + 1; j < n; j++)
+			s -= a[k][j] * b[j];
+		b[k] = s / a[k][k];
+	}
+	return 1;
+}
+
+/* The homography taking module points (u[k], v[k]) to pixels (x[k], y[k]),
+ * k < 4, with h[8] = 1. Points are normalised first (modules by the size,
+ * pixels about the first point and by the first side) for conditioning.
+ * Returns 0 when the points are degenerate. */
+static int homography_4(const double u[4], const double v[4], const double x[4],
+                        const double y[4], int size, double h[9])
+{
+	double ox = x[0], oy = y[0];
+	double l = hypot(x[1] - x[0], y[1] - y[0]);
+	if (!(l > 0.0))
+		return 0;
+	double a[8][8], b[8];
+	for (int k = 0; k < 4; k++) {
+		double su = u[k] / size, sv = v[k] / size;
+		double sx = (x[k] - ox) / l, sy = (y[k] - oy) / l;
+		double r0[8] = {su, sv, 1.0, 0.0, 0.0, 0.0, -su * sx, -sv * sx};
+		double r1[8] = {0.0, 0.0, 0.0, su, sv, 1.0, -su * sy, -sv * sy};
+		memcpy(a[2 * k], r0, sizeof r0);
+		memcpy(a[2 * k + 1], r1, sizeof r1);
+		b[2 * k] = sx;
+		b[2 * k + 1] = sy;
+	}
+	if (!solve(a, b, 8))
+		return 0;
+	/* H = P^-1 H' M with M = diag(1/size, 1/size, 1), P^-1 = [l 0 ox; 0 l oy; 0 0 1]. */
+	double g[9] = {b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], 1.0};
+	for (int c = 0; c < 2; c++)
+		for (int r = 0; r < 3; r++)
+			g[3 * r + c] /= size;
+	for (int c = 0; c < 3; c++) {
+		h[c] = l * g[c] + ox * g[6 + c];
+		h[3 + c] = l * g[3 + c] + oy * g[6 + c];
+		h[6 + c] = g[6 + c];
+	}
+	return 1;
+}
+
+/* Whether h keeps the symbol's corners in front (w > 0), i.e. the
+ * quadrilateral is not folded through the horizon. */
+static int proper(const double h[9], int size)
+{
+	for (int k = 0; k < 4; k++) {
+		double u = (k == 1 || k == 2) ? size : 0.0, v = k >= 2 ? size : 0.0;
+		if (!(h[6] * u + h[7] * v + h[8] > 0.0))
+			return 0;
+	}
+	return 1;
+}
+
+/* The version within 1 of t's estimate whose timing patterns agree best
+ * under the affine map of the finder centres: returns it (0 when none is in
+ * 1..max_version) with its map in h and its score in *score. */
+static int best_version(const semqr__grey_image *img, const semqr__finder *finders,
+                        const semqr__triplet *t, int max_version, double h[9], double *score)
+{
+	const semqr__finder *a = &finders[t->tl], *b = &finders[t->tr], *c = &finders[t->bl];
+	int version = 0;
+	*score = -2.0;
+	for (int v = t->version - 1; v <= t->version + 1; v++) {
+		if (v < 1 || v > max_version)
+			continue;
+		double hv[9];
+		affine_from_finders(a, b, c, 17 + 4 * v, hv);
+		double s = timing_score(img, hv, 17 + 4 * v);
+		if (s > *score) {
+			*score = s;
+			version = v;
+			memcpy(h, hv, sizeof hv);
+		}
+	}
+	return version;
+}
+
+int semqr__locate_symbol(const semqr__grey_image *img, const semqr__finder *finders,
+                         const semqr__triplet *t, int max_version, float min_timing,
+                         semqr__located *out)
+{
+	const semqr__finder *a = &finders[t->tl], *b = &finders[t->tr], *c = &finders[t->bl];
+	double best, h[9];
+	int version = best_version(img, finders, t, max_version, h, &best);
+	if (version == 0 || !(best >= min_timing))
+		return 0;
+	int size = 17 + 4 * version;
+	memset(out, 0, sizeof *out);
+	out->version = version;
+	out->size = size;
+	out->polarity = a->polarity;
+	out->timing = (float)best;
+	if (version >= 2) {
+		double set, unset, au, av;
+		finder_levels(img, h, size, &set, &unset);
+		double sign = set > unset ? 1.0 : -1.0;
+		if (find_alignment(img, h, size, sign, &au, &av) >= 0.5) {
+			double u[4] = {3.5, size - 3.5, 3.5, size - 6.5};
+			double v[4] = {3.5, 3.5, size - 3.5, size - 6.5};
+			double x[4] = {a->x, b->x, c->x, 0.0}, y[4] = {a->y, b->y, c->y, 0.0};
+			semqr__homography_apply(h, au, av, &x[3], &y[3]);
+			double hh[9];
+			if (homography_4(u, v, x, y, size, hh) && proper(hh, size)) {
+				memcpy(h, hh, sizeof h);
+				out->aligned = 1;
+			}
+		}
+	}
+	memcpy(out->h, h, sizeof h);
+	for (int k = 0; k < 4; k++) {
+		double x, y;
+		double u = (k == 1 || k == 2) ? size : 0.0, v = k >= 2 ? size : 0.0;
+		semqr__homography_apply(h, u, v, &x, &y);
+		out->corners[k][0] = (float)x;
+		out->corners[k][1] = (float)y;
+	}
+	return 1;
+}
+
+int semqr__check_triplet_in_image(void *user, const semqr__finder *finders, semqr__triplet *t)
+{
+	const semqr__image_check *c = user;
+	double h[9], score;
+	int version = best_version(c->img, finders, t, c->max_version, h, &score);
+	if (version == 0 || !(score >= c->min_timing))
+		return 0;
+	t->version = version;
+	return 1;
+}

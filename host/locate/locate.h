@@ -1,0 +1,229 @@
+/* Internal: symbol finding on the CPU, from finder-run candidates to located
+ * symbols and soft module matrices. The stages, in order:
+ *
+ *     finders.c   cluster row and column run candidates into finder patterns
+ *     group.c     group finder patterns into symbols (three per symbol)
+ *     geometry.c  version, module->pixel homography, corners
+ *     sample.c    soft module matrix: p(dark) per module for the decoder
+ *
+ * This module knows no OpenCL and no files: it takes plain arrays and a grey
+ * image in memory, and returns plain arrays.
+ *
+ * Coordinates. Pixel coordinates are those of the image the candidates were
+ * found in, pixel centres at integers (as in pipeline/stages.h), x to the
+ * right and y down. Module coordinates (u, v) of a symbol put its top-left
+ * corner at (0, 0) and its bottom-right corner at (size, size); module (i, j)
+ * (column i, row j) covers [i, i + 1) x [j, j + 1) and its centre is
+ * (i + 0.5, j + 0.5). The finder centres are therefore (3.5, 3.5) (top-left),
+ * (size - 3.5, 3.5) (top-right) and (3.5, size - 3.5) (bottom-left).
+ *
+ * Polarity. Run candidates carry the binary value of the finder's centre run:
+ * 0 when it is darker than its surroundings, 1 when brighter. A module is
+ * "set" when it has the finder centre's value; set modules are the dark
+ * modules of the QR matrix whatever the image contrast, so p(set) is the
+ * p(dark) the decoder wants.
+ *
+ * Mirroring. Three finder centres do not tell a symbol from its mirror image.
+ * Symbols are always framed right-handed in the image (the top-right finder
+ * is reached from the top-left one by turning the bottom-left direction by
+ * -90 degrees on screen, y down); a mirrored symbol then samples as the
+ * transpose of its matrix, which semqr_decode_matrix undoes when
+ * try_mirrored is set (and reports as mirrored).
+ *
+ * Memory: every function allocates only per-call arrays (sized by its input)
+ * and frees them before returning; none allocates in its inner loops. */
+#ifndef SEMQR_LOCATE_H
+#define SEMQR_LOCATE_H
+
+#include <stdint.h>
+
+#include "semqr/error.h"
+
+/* ---- inputs ---------------------------------------------------------------- */
+
+/* One finder run candidate: a 1:1:3:1:1 run pattern crossing a line of the
+ * image. Same layout as semqr__finder_candidate of pipeline/stages.h (the
+ * device stage's output), so that the pipeline can pass that array as is. */
+typedef struct semqr__run_candidate {
+	float x, y;       /* centre: sub-pixel along the line, the line index across it */
+	float module;     /* module size in pixels measured along the line */
+	int32_t polarity; /* binary value of the centre run: 0 darker, 1 brighter */
+	int32_t axis;     /* 0: found along a row, 1: along a column */
+} semqr__run_candidate;
+
+/* A grey image in memory: pixel (x, y) is data[y * stride + x], 0 <= x <
+ * width, 0 <= y < height, pixel centres at integer coordinates. Any linear
+ * grey scale (the flattened or denoised image of the pipeline). */
+typedef struct semqr__grey_image {
+	const float *data;
+	int stride, width, height;
+} semqr__grey_image;
+
+/* ---- a spatial hash (finders.c) ------------------------------------------ */
+
+/* Points bucketed by the square cell of side `cell` they fall in: cell
+ * (cx, cy) = (floor(x / cell), floor(y / cell)). Buckets are chosen by a hash
+ * of (cx, cy) in a table of a power of two >= 2n slots, so the memory is
+ * linear in the number of points whatever their spread. Building is O(n)
+ * (a counting sort); `index` lists the point indices bucket by bucket, those
+ * of bucket b in index[start[b] .. start[b + 1]). */
+typedef struct semqr__spatial_hash {
+	float cell;
+	uint32_t mask;  /* table slots - 1 */
+	int *start;     /* mask + 2 entries */
+	int *index;     /* n entries */
+	int32_t *cx, *cy; /* cell of every point */
+} semqr__spatial_hash;
+
+/* Builds the hash of n >= 0 points (x[i * step], y[i * step]), coordinates
+ * finite, cell > 0. Returns SEMQR_ERR_NO_MEMORY on allocation failure (then
+ * nothing needs freeing). */
+semqr_status semqr__spatial_hash_build(semqr__spatial_hash *h, const float *x, const float *y,
+                                       int step, int n, float cell, semqr_error *err);
+void semqr__spatial_hash_free(semqr__spatial_hash *h);
+/* The bucket of cell (cx, cy): points i = index[*begin .. *end) to filter by
+ * cx[i] == cx && cy[i] == cy (other cells may share the bucket). */
+void semqr__spatial_hash_bucket(const semqr__spatial_hash *h, int32_t cx, int32_t cy, int *begin,
+                                int *end);
+/* The cell coordinate of a pixel coordinate, clamped to the int32 range. */
+int32_t semqr__spatial_hash_cell(const semqr__spatial_hash *h, float coord);
+
+/* ---- finder patterns (finders.c) ------------------------------------------ */
+
+typedef struct semqr__finder {
+	float x, y;     /* centre in pixels */
+	float module;   /* mean module size of its candidates, in pixels, measured along
+	                   rows and columns (a finder turned by t reads 1 / max(|cos t|,
+	                   |sin t|) times its true module size) */
+	int polarity;   /* as the candidates' */
+	int support;    /* number of run candidates merged into it */
+} semqr__finder;
+
+/* Clusters run candidates into finder patterns. Two candidates of the same
+ * polarity are linked when their centres lie within 1.5 times the smaller of
+ * their module sizes and the module sizes differ by less than a factor 1.5;
+ * a cluster (a connected component, found with a spatial hash and
+ * union-find) is a finder when it holds at least one row and one column
+ * candidate, the row and column module sizes agree within a factor 1.5 and
+ * the row candidates' centre line crosses the column candidates' centre line
+ * within 1.5 modules of both clusters' means.
+ * The centre is that crossing: the row candidates' x fitted as a line in y,
+ * the column candidates' y as a line in x (chord midpoints of a turned square
+ * lie on lines through its centre), both solved together.
+ * Candidates with a non-finite coordinate or a module <= 0 are ignored.
+ * `out` must hold n / 2 + 1 finders; *count receives how many were written.
+ * Finders come out in the order of their first candidate. */
+semqr_status semqr__finders_cluster(const semqr__run_candidate *cands, int n, semqr__finder *out,
+                                    int *count, semqr_error *err);
+
+/* ---- grouping into symbols (group.c) --------------------------------------- */
+
+typedef struct semqr__triplet {
+	int tl, tr, bl;   /* finder indices: top-left (the right-angle corner), top-right,
+	                     bottom-left, in the right-handed frame described above */
+	int version;      /* estimate from finder distance and module size */
+	float score;      /* geometric error, lower is better (0 for a perfect triangle) */
+	float span;       /* mean distance of tr and bl from tl, in modules */
+} semqr__triplet;
+
+/* Verifies a triplet before it is accepted (e.g. from the image): returns
+ * non-zero to accept. May refine t->version. */
+typedef int (*semqr__triplet_check)(void *user, const semqr__finder *finders,
+                                    semqr__triplet *t);
+
+/* Groups finders into symbols of versions 1..max_version.
+ * For every finder A taken as the right-angle corner, a spatial hash gives
+ * the partners B of the same polarity, module size within a factor 1.4 and
+ * distance d with 11 / 1.4 <= d / m' <= 4 max_version + 13 (m' = m max(|cos|,
+ * |sin|) of the direction AB: the module size corrected for the symbol's
+ * turn); the third finder C is looked up, in a second hash of finer cells,
+ * within 0.24 d of A + R(B - A), R the quarter turn that makes (A, B, C)
+ * right-handed. A triangle is a candidate when |AB| and |AC| differ by less
+ * than 12 %, the angle at A is 90 degrees within 7 degrees, the three module
+ * sizes agree within a factor 1.4, and its mean side spans 11 to
+ * 4 max_version + 13 modules (m' of the three finders' mean). Its version is
+ * the nearest v with 4 v + 10 modules between finder centres (clamped to
+ * 1..max_version; only an estimate: the image decides in geometry.c). Its
+ * score adds the relative side difference, the cosine of the corner angle,
+ * half the module ratio less 1, and the distance of the span from 4 v + 10
+ * modules, divided by 8.
+ * At most 8 candidates per corner finder are kept (the best scores); then
+ * the candidates are taken good ones (score < 0.15) first, within each tier
+ * by increasing span + 40 score (finders of neighbouring symbols on a plate
+ * form exact right isosceles triangles too, but always larger than the
+ * symbols' own, which span less than a symbol pitch), and one is accepted
+ * when none of its finders is used yet and `check` (when not NULL) accepts
+ * it.
+ * Time is linear in the number of finders times the number of finders within
+ * reach of each, (4 max_version + 13) modules: give max_version no larger
+ * than the scan needs. `out` must hold n / 3 + 1 triplets. */
+semqr_status semqr__group_symbols(const semqr__finder *finders, int n, int max_version,
+                                  semqr__triplet_check check, void *user, semqr__triplet *out,
+                                  int *count, semqr_error *err);
+
+/* ---- geometry (geometry.c) ----------------------------------------------- */
+
+typedef struct semqr__located {
+	int version, size;
+	int polarity;          /* of the finders: 0 set modules darker, 1 brighter */
+	double h[9];           /* module -> pixel homography, row-major:
+	                          (x, y, w) = H (u, v, 1), pixel = (x / w, y / w) */
+	float corners[4][2];   /* pixel positions of module corners (0, 0), (size, 0),
+	                          (size, size), (0, size) */
+	float timing;          /* timing-pattern agreement in [-1, 1] (see semqr__locate_symbol) */
+	int aligned;           /* 1 when the bottom-right alignment pattern was found and used */
+} semqr__located;
+
+/* Maps module coordinates (u, v) to pixels through h. */
+void semqr__homography_apply(const double h[9], double u, double v, double *x, double *y);
+
+/* Locates the symbol of a triplet in the grey image.
+ * Version: every v within 1 of the triplet's estimate (and in 1..max_version)
+ * gets the affine map of the three finder centres, and is scored by its
+ * timing patterns (row and column 6 between the separators, modules
+ * alternating set/unset from a set one): the correlation, in [-1, 1], of the
+ * samples with the expected alternation once centred on the mean of set and
+ * unset levels read from the finders' centres and separators. The best v wins.
+ * Alignment: for v >= 2 the bottom-right alignment pattern (centre at module
+ * (size - 6.5, size - 6.5)) is searched within 2 modules of its predicted
+ * position by correlation with its 5 x 5 module template, refined to a
+ * quarter module and then by a parabola; when its correlation is at least
+ * 0.5 the four point pairs (three finder centres and the alignment centre)
+ * give a homography, else the affine map is kept.
+ * Returns 1 and fills *out when the best timing correlation is at least
+ * min_timing (0.5 suits: real symbols scored 0.71-0.99 in the plate tests, at pixel
+ * contrast-to-noise 4-7), else 0. Pure: reads the image only. */
+int semqr__locate_symbol(const semqr__grey_image *img, const semqr__finder *finders,
+                         const semqr__triplet *t, int max_version, float min_timing,
+                         semqr__located *out);
+
+/* A semqr__triplet_check for semqr__group_symbols: accepts a triplet when
+ * the version choice of semqr__locate_symbol finds timing patterns agreeing
+ * at least min_timing in img, and sets its version to that choice. `user`
+ * points to a semqr__image_check. */
+typedef struct semqr__image_check {
+	const semqr__grey_image *img;
+	int max_version;
+	float min_timing;
+} semqr__image_check;
+int semqr__check_triplet_in_image(void *user, const semqr__finder *finders, semqr__triplet *t);
+
+/* ---- soft sampling (sample.c) -------------------------------------------- */
+
+/* Writes loc->size^2 probabilities of "set" (= dark in the QR sense) into
+ * dark (row-major, module (i, j) at dark[j * size + i]).
+ * Each module's value is the mean of a 3 x 3 grid of bilinear samples at
+ * module offsets -0.25, 0, 0.25 around its centre (the central ~60 % of the
+ * module, away from its blurred edges). The levels come from the symbol's
+ * own function modules whose values are known (finders with separators,
+ * timing patterns, alignment patterns, the dark module; not the format and
+ * version areas): the set and unset means mu1, mu0 and the pooled standard
+ * deviation s of the module values about them. Under two Gaussians of equal
+ * spread the posterior is p(set | g) = 1 / (1 + exp(-(mu1 - mu0) (g - (mu0 +
+ * mu1) / 2) / s^2)), which is what is written: 0.5 at the midpoint, near 0 or
+ * 1 a few spreads away. Modules whose samples leave the image, and every
+ * module when the two levels are not apart (|mu1 - mu0| <= s / 4), get 0.5.
+ * Pure: reads the image only. */
+void semqr__sample_soft(const semqr__grey_image *img, const semqr__located *loc, float *dark);
+
+#endif
