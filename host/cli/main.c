@@ -15,6 +15,7 @@ static const struct command commands[] = {
 	{"encode", semqr_cmd_encode, "encode a payload as a QR symbol (PNG, PGM, PBM, TIFF, SVG, text)"},
 	{"decode", semqr_cmd_decode, "decode QR symbols from an image"},
 	{"info", semqr_cmd_info, "list OpenCL devices and self-test the chosen one"},
+	{"simulate", semqr_cmd_simulate, "render SEM scans of QR plates with ground truth"},
 };
 
 static void usage(FILE *f)

@@ -9,6 +9,7 @@
 #include "semqr/error.h"
 #include "semqr/qr.h"
 #include "semqr/image.h"
+#include "semqr/sim.h"
 #include "semqr/cl.h"
 #include "semqr/scan.h"
 
