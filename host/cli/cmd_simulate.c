@@ -137,7 +137,11 @@ static void usage(FILE *f)
 		snprintf(left, sizeof left, "--%s%s", d->name,
 		         d->kind == K_DOUBLE ? " X" : d->kind == K_INT ? " N"
 		         : d->kind == K_STRING ? " S" : "");
-		fprintf(f, "      %-20s%s\n", left, d->help);
+		/* Names longer than the column get their help on the next line. */
+		if (strlen(left) < 20)
+			fprintf(f, "      %-20s%s\n", left, d->help);
+		else
+			fprintf(f, "      %s\n      %-20s%s\n", left, "", d->help);
 	}
 	fprintf(f, "  -h, --help              show this help\n");
 }
