@@ -13,7 +13,14 @@
  * included, is reported as "cold". The C references run single-threaded on
  * the same tiles, also median of 5.
  *
+ * Sampling (kernels/sample.cl) is timed apart, in module means per second:
+ * SAMPLE_SYMBOLS symbols of version 5 at 5 pixels per module, turned and
+ * placed at random in the last tile's denoised window, in one launch (enqueue
+ * to clFinish, median of the runs), against ref_sample_means on the host
+ * copy of that window.
+ *
  * Usage: bench_kernels [runs]   (default 5). Prints a Markdown table. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +28,7 @@
 #include <time.h>
 
 #include "support/ref.h"
+#include "support/ref_sample.h"
 
 #define SCAN 8192
 #define TILE 2048
@@ -32,6 +40,8 @@
 #define RB 7
 #define CAPACITY (1 << 20)
 #define MAX_RUNS 15
+#define SAMPLE_SYMBOLS 400
+#define SAMPLE_VERSION 5
 
 enum { LOAD, FLATTEN, DENOISE, BINARIZE, FINDER, STAGES };
 static const char *const stage_names[STAGES] = {"load u8 -> float", "flatten", "denoise",
@@ -204,6 +214,74 @@ static int reference_tile(const uint8_t *tile, float *f0, float *f1, float *f2, 
 	return n;
 }
 
+/* SAMPLE_SYMBOLS random symbols of SAMPLE_VERSION at MODULE pixels per
+ * module, each wholly inside a side x side window. */
+static void sample_symbols(int side, semqr__located *syms)
+{
+	ref_rng rng;
+	ref_rng_seed(&rng, 7);
+	int size = 17 + 4 * SAMPLE_VERSION;
+	double half = 0.5 * size * MODULE * 1.5; /* the turned symbol's reach */
+	for (int k = 0; k < SAMPLE_SYMBOLS; k++) {
+		double t = 6.283185307179586 * ref_rng_uniform(&rng);
+		double c = MODULE * cos(t), n = MODULE * sin(t);
+		double cx = half + (side - 2.0 * half) * ref_rng_uniform(&rng);
+		double cy = half + (side - 2.0 * half) * ref_rng_uniform(&rng);
+		double o = 0.5 * size;
+		semqr__located *l = &syms[k];
+		memset(l, 0, sizeof *l);
+		l->version = SAMPLE_VERSION;
+		l->size = size;
+		double h[9] = {c, -n, cx - c * o + n * o, n, c, cy - n * o - c * o, 0.0, 0.0, 1.0};
+		memcpy(l->h, h, sizeof h);
+	}
+}
+
+/* Times the sample stage on the device's denoised window in d->f2 and the C
+ * reference on the host's in h2 (the windows denoise wrote, margin rd),
+ * median of `runs` each; returns the number of modules. */
+static size_t bench_sample(struct device *d, const float *h2, int rd, int runs, double *dev_t,
+                           double *ref_t)
+{
+	int side = PADDED - 2 * rd;
+	size_t origin = (size_t)rd * PADDED + (size_t)rd;
+	static semqr__located syms[SAMPLE_SYMBOLS];
+	static semqr__sample_symbol recs[SAMPLE_SYMBOLS];
+	sample_symbols(side, syms);
+	size_t total = semqr__sample_total(syms, SAMPLE_SYMBOLS);
+	int offset = 0;
+	for (int k = 0; k < SAMPLE_SYMBOLS; k++) {
+		semqr__sample_symbol_init(syms[k].h, syms[k].size, offset, side, side, &recs[k]);
+		offset += syms[k].size * syms[k].size;
+	}
+	float *means = malloc(total * sizeof *means);
+	if (!means)
+		die("out of memory", NULL);
+	cl_mem out = buffer(d->ctx, total * sizeof(float));
+	semqr__plane in = {d->f2, origin, PADDED, side, side};
+	semqr_error err;
+	double dt[MAX_RUNS], rt[MAX_RUNS];
+	/* One launch first, to build the program. */
+	for (int r = -1; r < runs; r++) {
+		double t0 = now();
+		if (semqr__stage_sample(d->ctx, &in, syms, SAMPLE_SYMBOLS, out, &err) != SEMQR_OK)
+			die("sample", &err);
+		clFinish(semqr__cl_queue(d->ctx));
+		if (r >= 0)
+			dt[r] = now() - t0;
+	}
+	for (int r = 0; r < runs; r++) {
+		double t0 = now();
+		ref_sample_means(h2 + origin, PADDED, side, side, recs, SAMPLE_SYMBOLS, means);
+		rt[r] = now() - t0;
+	}
+	*dev_t = median(dt, runs);
+	*ref_t = median(rt, runs);
+	clReleaseMemObject(out);
+	free(means);
+	return total;
+}
+
 int main(int argc, char **argv)
 {
 	int runs = argc > 1 ? atoi(argv[1]) : 5;
@@ -297,6 +375,14 @@ int main(int argc, char **argv)
 	    "\nUpload of the 8-bit tiles: %.1f ms (%.0f Mpixel/s). Finder candidates: device %ld, "
 	    "reference %ld (same inputs up to rounding near thresholds).\n",
 	    1e3 * ut, (double)TILES * px / 1e6 / ut, dev_found, ref_found);
+
+	double sdev, sref;
+	size_t modules = bench_sample(&d, h2, rd, runs, &sdev, &sref);
+	printf("\nSampling (sample.cl): %d symbols of version %d at %d px/module, %zu modules in "
+	       "one launch: device %.1f Mmodule/s (%.2f ms), C reference %.1f Mmodule/s, "
+	       "speed-up %.1f.\n",
+	       SAMPLE_SYMBOLS, SAMPLE_VERSION, MODULE, modules, (double)modules / 1e6 / sdev,
+	       1e3 * sdev, (double)modules / 1e6 / sref, sref / sdev);
 
 	clReleaseMemObject(d.u8);
 	clReleaseMemObject(d.f0);

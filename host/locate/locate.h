@@ -210,20 +210,35 @@ int semqr__check_triplet_in_image(void *user, const semqr__finder *finders, semq
 
 /* ---- soft sampling (sample.c) -------------------------------------------- */
 
-/* Writes loc->size^2 probabilities of "set" (= dark in the QR sense) into
- * dark (row-major, module (i, j) at dark[j * size + i]).
- * Each module's value is the mean of a 3 x 3 grid of bilinear samples at
- * module offsets -0.25, 0, 0.25 around its centre (the central ~60 % of the
- * module, away from its blurred edges). The levels come from the symbol's
- * own function modules whose values are known (finders with separators,
- * timing patterns, alignment patterns, the dark module; not the format and
- * version areas): the set and unset means mu1, mu0 and the pooled standard
- * deviation s of the module values about them. Under two Gaussians of equal
- * spread the posterior is p(set | g) = 1 / (1 + exp(-(mu1 - mu0) (g - (mu0 +
- * mu1) / 2) / s^2)), which is what is written: 0.5 at the midpoint, near 0 or
- * 1 a few spreads away. Modules whose samples leave the image, and every
- * module when the two levels are not apart (|mu1 - mu0| <= s / 4), get 0.5.
- * Pure: reads the image only. */
+/* Writes loc->size^2 module means (row-major, module (i, j) at
+ * means[j * size + i]): each the mean of a 3 x 3 grid of bilinear samples at
+ * module offsets -0.25, 0, 0.25 around the module's centre (the central ~60 %
+ * of the module, away from its blurred edges), samples taken b (v offset)
+ * outer, a (u offset) inner. Bilinear interpolation uses the four pixels
+ * around (x, y); a sample is missing when (x, y) lies outside
+ * [0, width - 1] x [0, height - 1] (borders included) or is not finite, and
+ * every sample is missing when width < 2 or height < 2. A module with a
+ * missing sample gets NAN. Computed in double, stored as float. This is the
+ * definition kernels/sample.cl implements on the device (in float). Pure. */
+void semqr__sample_module_means(const semqr__grey_image *img, const semqr__located *loc,
+                                float *means);
+
+/* Turns the size^2 module means of a symbol of `version` (size = 17 + 4
+ * version, layout as above) into probabilities of "set" (= dark in the QR
+ * sense) in dark (same layout; dark may equal means).
+ * The levels come from the symbol's own function modules whose values are
+ * known (finders with separators, timing patterns, alignment patterns, the
+ * dark module; not the format and version areas): the set and unset means
+ * mu1, mu0 and the pooled standard deviation s of the module values about
+ * them. Under two Gaussians of equal spread the posterior is p(set | g) =
+ * 1 / (1 + exp(-(mu1 - mu0) (g - (mu0 + mu1) / 2) / s^2)), which is what is
+ * written: 0.5 at the midpoint, near 0 or 1 a few spreads away. NAN means
+ * (missing modules) are ignored for the levels and get 0.5, and every module
+ * gets 0.5 when the two levels are not apart (|mu1 - mu0| <= s / 4). */
+void semqr__soft_from_means(int version, const float *means, float *dark);
+
+/* semqr__sample_module_means then semqr__soft_from_means: loc->size^2
+ * probabilities of "set" in dark. */
 void semqr__sample_soft(const semqr__grey_image *img, const semqr__located *loc, float *dark);
 
 #endif

@@ -62,24 +62,28 @@ static void known_modules(int version, semqr_symbol *ref, uint8_t *known)
 	}
 }
 
-void semqr__sample_soft(const semqr__grey_image *img, const semqr__located *loc, float *dark)
+void semqr__sample_module_means(const semqr__grey_image *img, const semqr__located *loc,
+                                float *means)
 {
-	int size = loc->size, n = size * size;
-	/* Module means first, into dark[], as float. */
+	int size = loc->size;
 	for (int j = 0; j < size; j++)
 		for (int i = 0; i < size; i++)
-			dark[j * size + i] = (float)module_mean(img, loc->h, i, j);
+			means[j * size + i] = (float)module_mean(img, loc->h, i, j);
+}
 
+void semqr__soft_from_means(int version, const float *means, float *dark)
+{
+	int size = 17 + 4 * version, n = size * size;
 	semqr_symbol ref;
 	uint8_t known[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
-	known_modules(loc->version, &ref, known);
+	known_modules(version, &ref, known);
 	double sum[2] = {0.0, 0.0}, sq[2] = {0.0, 0.0};
 	int cnt[2] = {0, 0};
 	for (int k = 0; k < n; k++)
-		if (known[k] && isfinite(dark[k])) {
+		if (known[k] && isfinite(means[k])) {
 			int c = ref.modules[k] ? 1 : 0;
-			sum[c] += dark[k];
-			sq[c] += (double)dark[k] * dark[k];
+			sum[c] += means[k];
+			sq[c] += (double)means[k] * means[k];
 			cnt[c]++;
 		}
 	double mu0 = cnt[0] ? sum[0] / cnt[0] : 0.0, mu1 = cnt[1] ? sum[1] / cnt[1] : 0.0;
@@ -94,10 +98,15 @@ void semqr__sample_soft(const semqr__grey_image *img, const semqr__located *loc,
 	int separated = cnt[0] >= 2 && cnt[1] >= 2 && diff * diff > var / 16.0 && var > 0.0;
 	double slope = separated ? diff / var : 0.0;
 	for (int k = 0; k < n; k++) {
-		if (!separated || !isfinite(dark[k])) {
+		if (!separated || !isfinite(means[k]))
 			dark[k] = 0.5f;
-			continue;
-		}
-		dark[k] = (float)(1.0 / (1.0 + exp(-slope * (dark[k] - mid))));
+		else
+			dark[k] = (float)(1.0 / (1.0 + exp(-slope * (means[k] - mid))));
 	}
+}
+
+void semqr__sample_soft(const semqr__grey_image *img, const semqr__located *loc, float *dark)
+{
+	semqr__sample_module_means(img, loc, dark);
+	semqr__soft_from_means(loc->version, dark, dark);
 }
