@@ -10,5 +10,6 @@ int semqr_cmd_encode(int argc, char **argv);
 int semqr_cmd_decode(int argc, char **argv);
 int semqr_cmd_info(int argc, char **argv);
 int semqr_cmd_simulate(int argc, char **argv);
+int semqr_cmd_regress(int argc, char **argv);
 
 #endif

@@ -1,39 +1,68 @@
 /* semqr decode: images in, payloads out as JSON Lines (or raw bytes).
- * Today it decodes axis-aligned synthetic symbol images (--pure); decoding of
- * whole SEM scans arrives with the OpenCL pipeline. */
+ * By default each file is a whole SEM scan and every symbol on it is
+ * reported (semqr_decode_scan, semqr/decode.h); with --pure each file is one
+ * axis-aligned synthetic symbol image. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "io/json.h"
+#include "io/overlay.h"
+#include "semqr/decode.h"
 #include "semqr/semqr.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-	"usage: semqr decode --pure [OPTIONS] IMAGE...\n"
-	"Decodes one QR symbol per image and prints one JSON object per line.\n\n"
-	"  --pure            the image is an axis-aligned, noise-free symbol with a light\n"
-	"                    quiet zone (as encoders render them); the module size is\n"
-	"                    found from the finder patterns. Required for now: decoding\n"
-	"                    of SEM scans needs the scan pipeline, not yet built.\n"
-	"  --raw             write only the decoded payload bytes to stdout, nothing else\n"
-	"  --no-mirror       do not try the mirrored (transposed) symbol\n"
-	"  --no-erasures     correct errors only, never erase unreliable modules\n"
-	"  -o, --output FILE write to FILE instead of stdout\n"
-	"  -h, --help        show this help\n\n"
-	"Each line is {\"type\":\"symbol\", \"file\", \"payload\" (UTF-8 text; bytes that\n"
-	"are not valid UTF-8 appear as \\u00NN), \"payload_hex\" (the exact bytes),\n"
+	"usage: semqr decode [OPTIONS] SCAN...\n"
+	"       semqr decode --pure [OPTIONS] IMAGE...\n"
+	"Decodes every QR symbol of each SEM scan (TIFF, BigTIFF, PNG, PGM; a multi-page\n"
+	"TIFF is read as the mean of its frames) and prints JSON Lines.\n\n"
+	"  --device SPEC      OpenCL device: \"P:D\" or a name substring (default: the\n"
+	"                     SEMQR_DEVICE environment variable, else the first GPU, else\n"
+	"                     the first device; see semqr info)\n"
+	"  --tile N           core tile side in pixels, 64..16384 (default 2048)\n"
+	"  --memory MIB       memory budget in MiB (default 1024)\n"
+	"  --pixel-nm NM      pixel size, overriding the file's metadata\n"
+	"  --module-nm NM     module pitch on the sample (default 49)\n"
+	"  --module-px MIN,MAX  module sizes searched when the pixel size is unknown\n"
+	"                     (default 3,12)\n"
+	"  --max-version V    largest QR version expected, 1..40 (default 10)\n"
+	"  --page N           decode page N of a stack instead of the mean of all pages\n"
+	"  --threads N        CPU decoder threads, 0..64 (default: one per processor,\n"
+	"                     at most 16; 0 decodes between tiles on the main thread)\n"
+	"  --overlay FILE.png write a downscaled picture of the scan with the symbols\n"
+	"                     outlined (green decoded, red failed; one scan only)\n"
+	"  --overlay-size N   longest side of the overlay picture (default 2048)\n"
+	"  --pure             each image is one axis-aligned, noise-free symbol with a light\n"
+	"                     quiet zone (as encoders render them); no OpenCL needed\n"
+	"  --raw              with --pure: write only the payload bytes, nothing else\n"
+	"  --no-mirror        do not try the mirrored (transposed) symbol\n"
+	"  --no-erasures      correct errors only, never erase unreliable modules\n"
+	"  -o, --output FILE  write to FILE instead of stdout\n"
+	"  -h, --help         show this help\n\n"
+	"A decoded symbol gives {\"type\":\"symbol\", \"file\", \"payload\" (UTF-8 text;\n"
+	"bytes that are not valid UTF-8 appear as \\u00NN), \"payload_hex\" (the exact bytes),\n"
 	"\"version\", \"level\", \"mask\", \"mirrored\", \"eci\", \"segments\", \"errors\",\n"
-	"\"erasures\", \"ec_unused\", \"structured_append\"}. An image that does not\n"
-	"decode gives {\"type\":\"failure\", \"file\", \"reason\"} and exit status 1.\n");
+	"\"erasures\", \"ec_unused\", \"structured_append\"}; for scans also \"polarity\"\n"
+	"(\"dark\" or \"bright\" modules), \"corners_px\" (module corners (0,0), (size,0),\n"
+	"(size,size), (0,size) as [x,y]; pixel (x,y) covers [x,x+1) x [y,y+1)),\n"
+	"\"center_px\", \"center_nm\" and \"module_nm\" (null when the pixel size is\n"
+	"unknown), \"module_px\", \"timing\" and \"tile\". A symbol located but not\n"
+	"decoded gives {\"type\":\"failure\", \"file\", \"reason\", and the geometry};\n"
+	"each scan ends with {\"type\":\"summary\"} (counts, sizes, seconds per stage,\n"
+	"device). Exit status: 0 when every scan was processed, symbols or not; 1 when\n"
+	"a file could not be read or decoding failed (with --pure: an image without a\n"
+	"symbol); 2 for usage errors.\n");
 }
 
-static void print_symbol(FILE *f, const char *file, const semqr_decoded *d)
+/* The fields of a decoded symbol, from ",\"payload\"" on, without the closing
+ * brace. */
+static void print_decoded(FILE *f, const semqr_decoded *d)
 {
-	fputs("{\"type\":\"symbol\",\"file\":", f);
-	semqr__json_cstring(f, file);
 	fputs(",\"payload\":", f);
 	if (d->text)
 		semqr__json_cstring(f, d->text);
@@ -61,6 +90,13 @@ static void print_symbol(FILE *f, const char *file, const semqr_decoded *d)
 	if (d->structured_append)
 		fprintf(f, ",\"structured_append\":{\"index\":%d,\"total\":%d,\"parity\":%d}",
 		        d->sa_index, d->sa_total, d->sa_parity);
+}
+
+static void print_symbol(FILE *f, const char *file, const semqr_decoded *d)
+{
+	fputs("{\"type\":\"symbol\",\"file\":", f);
+	semqr__json_cstring(f, file);
+	print_decoded(f, d);
 	fputs("}\n", f);
 }
 
@@ -73,6 +109,185 @@ static void print_failure(FILE *f, const char *file, const char *reason)
 	fputs("}\n", f);
 }
 
+/* ---- scan mode ------------------------------------------------------------ */
+
+typedef struct scan_output {
+	FILE *f;
+	const char *file;
+	semqr__overlay *overlay; /* NULL without --overlay */
+	int overlay_failed;      /* an overlay call failed (reported once) */
+	int progress;            /* draw a progress line on stderr (a terminal) */
+	int height, percent;
+} scan_output;
+
+static void overlay_failed(scan_output *o, const semqr_error *err)
+{
+	if (!o->overlay_failed)
+		fprintf(stderr, "semqr decode: overlay: %s\n", err->message);
+	o->overlay_failed = 1;
+}
+
+/* Band hook: feeds the overlay and draws the progress line. */
+static void on_band(void *user, int y0, int rows, const void *pixels, int bits, size_t stride)
+{
+	scan_output *o = user;
+	semqr_error err;
+	if (o->overlay && !o->overlay_failed &&
+	    semqr__overlay_add_rows(o->overlay, y0, rows, pixels, bits, stride, &err) != SEMQR_OK)
+		overlay_failed(o, &err);
+	int percent = (int)(100.0 * (y0 + rows) / (o->height > 0 ? o->height : 1));
+	if (o->progress && percent != o->percent) {
+		fprintf(stderr, "\rsemqr decode: %s: rows read %3d%%", o->file, percent);
+		fflush(stderr);
+		o->percent = percent;
+	}
+}
+
+static void print_point(FILE *f, const char *name, const double *p)
+{
+	fprintf(f, ",\"%s\":[%.3f,%.3f]", name, p[0], p[1]);
+}
+
+/* The geometry fields shared by symbols and failures. */
+static void print_geometry(FILE *f, const semqr_scan_symbol *s)
+{
+	fprintf(f, ",\"polarity\":\"%s\",\"corners_px\":[", s->polarity ? "bright" : "dark");
+	for (int k = 0; k < 4; k++)
+		fprintf(f, "%s[%.3f,%.3f]", k ? "," : "", s->corners_px[k][0], s->corners_px[k][1]);
+	fputc(']', f);
+	print_point(f, "center_px", s->center_px);
+	if (s->has_nm) {
+		print_point(f, "center_nm", s->center_nm);
+		fprintf(f, ",\"module_nm\":%.3f", s->module_nm);
+	} else {
+		fputs(",\"center_nm\":null,\"module_nm\":null", f);
+	}
+	fprintf(f, ",\"module_px\":%.4f,\"timing\":%.3f,\"tile\":[%d,%d]", s->module_px,
+	        (double)s->timing, s->tile_col, s->tile_row);
+}
+
+static void on_symbol(void *user, const semqr_scan_symbol *s)
+{
+	scan_output *o = user;
+	if (o->overlay && !o->overlay_failed) {
+		/* The overlay takes pixel centres at integers. */
+		float corners[4][2], finders[3][2];
+		for (int k = 0; k < 4; k++)
+			for (int c = 0; c < 2; c++)
+				corners[k][c] = (float)(s->corners_px[k][c] - 0.5);
+		for (int k = 0; k < 3; k++)
+			for (int c = 0; c < 2; c++)
+				finders[k][c] = (float)(s->finders_px[k][c] - 0.5);
+		semqr_error err;
+		if (semqr__overlay_symbol(o->overlay, (const float(*)[2])corners, s->decoded,
+		                          (const float(*)[2])finders, &err) != SEMQR_OK)
+			overlay_failed(o, &err);
+	}
+	fprintf(o->f, "{\"type\":\"%s\",\"file\":", s->decoded ? "symbol" : "failure");
+	semqr__json_cstring(o->f, o->file);
+	if (s->decoded) {
+		print_decoded(o->f, s->data);
+	} else {
+		fputs(",\"reason\":", o->f);
+		semqr__json_cstring(o->f, s->reason);
+		fprintf(o->f, ",\"version\":%d", s->version);
+	}
+	print_geometry(o->f, s);
+	fputs("}\n", o->f);
+}
+
+static void print_summary(FILE *f, const char *file, const semqr_scan_summary *s)
+{
+	fputs("{\"type\":\"summary\",\"file\":", f);
+	semqr__json_cstring(f, file);
+	fprintf(f, ",\"width\":%d,\"height\":%d,\"pages\":%d,\"pixels\":%llu", s->width,
+	        s->height, s->pages, (unsigned long long)s->pixels);
+	if (s->pixel_nm > 0.0)
+		fprintf(f, ",\"pixel_nm\":%g", s->pixel_nm);
+	else
+		fputs(",\"pixel_nm\":null", f);
+	fprintf(f,
+	        ",\"module_px_range\":[%.3f,%.3f],\"modules_resolved\":%s,\"tile\":%d,"
+	        "\"halo\":%d,\"tiles\":%d,\"tile_grid\":[%d,%d],\"candidates\":%ld,"
+	        "\"finders\":%ld,\"located\":%ld,"
+	        "\"decoded\":%ld,\"failed\":%ld,\"memory_bytes\":%zu,\"threads\":%d,"
+	        "\"device\":",
+	        s->module_px_min, s->module_px_max, s->modules_resolved ? "true" : "false", s->tile,
+	        s->halo, s->tiles, s->tile_cols, s->tile_rows, s->candidates, s->finders,
+	        s->located, s->decoded, s->failed, s->memory_bytes, s->threads);
+	semqr__json_cstring(f, s->device);
+	fputs(",\"seconds\":{", f);
+	for (int k = 0; k < SEMQR_STAGE_COUNT; k++)
+		fprintf(f, "\"%s\":%.4f,", semqr_scan_stage_name((semqr_scan_stage)k), s->seconds[k]);
+	fprintf(f, "\"total\":%.4f},\"mpixel_per_s\":%.2f}\n", s->seconds_total,
+	        s->seconds_total > 0.0 ? (double)s->pixels / 1e6 / s->seconds_total : 0.0);
+}
+
+/* Decodes one scan, and writes the overlay picture when overlay_path is not
+ * NULL (also after a failure, showing what was done); returns 0 when it was
+ * processed, 1 on an error. */
+static int decode_scan_file(FILE *out, const char *file, const semqr_scan_options *sopts,
+                            semqr_scan_decode_options dopts, const char *overlay_path,
+                            int overlay_side)
+{
+	semqr_error err = {0};
+	semqr_scan *scan = NULL;
+	if (semqr_scan_open(file, sopts, &scan, &err) != SEMQR_OK) {
+		fprintf(stderr, "semqr decode: %s\n", err.message);
+		return 1;
+	}
+	semqr_scan_info info;
+	semqr_scan_get_info(scan, &info);
+	scan_output o = {out, file, NULL, 0, isatty(STDERR_FILENO), info.height, -1};
+	if (overlay_path &&
+	    !(o.overlay = semqr__overlay_create(info.width, info.height, overlay_side, &err))) {
+		fprintf(stderr, "semqr decode: overlay: %s\n", err.message);
+		semqr_scan_close(scan);
+		return 1;
+	}
+	dopts.band = on_band;
+	dopts.band_user = &o;
+	semqr_scan_summary sum;
+	semqr_status st = semqr_decode_scan(scan, &dopts, on_symbol, &o, &sum, &err);
+	semqr_scan_close(scan);
+	if (o.progress && o.percent >= 0)
+		fputc('\n', stderr);
+	int status = 0;
+	if (st != SEMQR_OK) {
+		fprintf(stderr, "semqr decode: %s: %s\n", file, err.message);
+		status = 1;
+	} else {
+		print_summary(out, file, &sum);
+	}
+	if (o.overlay) {
+		semqr_error oerr;
+		if (!o.overlay_failed &&
+		    semqr__overlay_write(o.overlay, overlay_path, &oerr) != SEMQR_OK)
+			overlay_failed(&o, &oerr);
+		status |= o.overlay_failed;
+		semqr__overlay_free(o.overlay);
+	}
+	return status;
+}
+
+/* Parses "MIN,MAX" module sizes in pixels. */
+static int parse_module_range(const char *s, semqr_scan_decode_options *o)
+{
+	double lo, hi;
+	char tail;
+	if (sscanf(s, "%lf,%lf%c", &lo, &hi, &tail) != 2 || !(lo >= 1.0) || !(hi >= lo) ||
+	    hi > 64.0) {
+		fprintf(stderr,
+		        "semqr decode: --module-px expects MIN,MAX with 1 <= MIN <= MAX <= 64, "
+		        "not '%s'\n",
+		        s);
+		return -1;
+	}
+	o->module_px_min = lo;
+	o->module_px_max = hi;
+	return 0;
+}
+
 int semqr_cmd_decode(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -82,12 +297,28 @@ int semqr_cmd_decode(int argc, char **argv)
 		{"no-erasures", no_argument, NULL, 'E'},
 		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
+		{"device", required_argument, NULL, 'd'},
+		{"tile", required_argument, NULL, 't'},
+		{"memory", required_argument, NULL, 'm'},
+		{"pixel-nm", required_argument, NULL, 'P'},
+		{"module-nm", required_argument, NULL, 'n'},
+		{"module-px", required_argument, NULL, 'x'},
+		{"max-version", required_argument, NULL, 'V'},
+		{"page", required_argument, NULL, 'g'},
+		{"overlay", required_argument, NULL, 'O'},
+		{"threads", required_argument, NULL, 'T'},
+		{"overlay-size", required_argument, NULL, 'S'},
 		{NULL, 0, NULL, 0},
 	};
 	semqr_decode_options opts;
 	semqr_decode_options_init(&opts);
+	semqr_scan_decode_options sopts_decode;
+	semqr_scan_decode_options_init(&sopts_decode);
+	semqr_scan_options sopts = {0.0, 0};
 	int pure = 0, raw = 0;
-	const char *output = NULL;
+	double memory_mib = 1024.0;
+	const char *output = NULL, *overlay = NULL;
+	int overlay_side = 2048;
 
 	optind = 1;
 	opterr = 0;
@@ -100,6 +331,46 @@ int semqr_cmd_decode(int argc, char **argv)
 		case 'E': opts.use_erasures = false; break;
 		case 'o': output = optarg; break;
 		case 'h': usage(stdout); return 0;
+		case 'd': sopts_decode.device = optarg; break;
+		case 't':
+			if (cli_parse_int("decode", "--tile", optarg, 64, 16384, &sopts_decode.tile))
+				return 2;
+			break;
+		case 'm':
+			if (cli_parse_double("decode", "--memory", optarg, 1.0, 1048576.0, &memory_mib))
+				return 2;
+			break;
+		case 'P':
+			if (cli_parse_double("decode", "--pixel-nm", optarg, 1e-3, 1e6, &sopts.pixel_nm))
+				return 2;
+			break;
+		case 'n':
+			if (cli_parse_double("decode", "--module-nm", optarg, 1e-3, 1e6,
+			                     &sopts_decode.module_nm))
+				return 2;
+			break;
+		case 'x':
+			if (parse_module_range(optarg, &sopts_decode))
+				return 2;
+			break;
+		case 'V':
+			if (cli_parse_int("decode", "--max-version", optarg, 1, 40,
+			                  &sopts_decode.max_version))
+				return 2;
+			break;
+		case 'g':
+			if (cli_parse_int("decode", "--page", optarg, 0, 65534, &sopts_decode.page))
+				return 2;
+			break;
+		case 'O': overlay = optarg; break;
+		case 'T':
+			if (cli_parse_int("decode", "--threads", optarg, 0, 64, &sopts_decode.threads))
+				return 2;
+			break;
+		case 'S':
+			if (cli_parse_int("decode", "--overlay-size", optarg, 16, 65536, &overlay_side))
+				return 2;
+			break;
 		case ':':
 			fprintf(stderr, "semqr decode: option '%s' needs a value\n", argv[optind - 1]);
 			return 2;
@@ -114,9 +385,12 @@ int semqr_cmd_decode(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!pure) {
-		fprintf(stderr, "semqr decode: decoding SEM scans needs the scan pipeline, which this "
-		                "build does not have yet; use --pure for axis-aligned symbol images\n");
+	if (raw && !pure) {
+		fprintf(stderr, "semqr decode: --raw needs --pure\n");
+		return 2;
+	}
+	if (overlay && (pure || argc - optind > 1)) {
+		fprintf(stderr, "semqr decode: --overlay takes one scan, without --pure\n");
 		return 2;
 	}
 	FILE *out = stdout;
@@ -126,7 +400,11 @@ int semqr_cmd_decode(int argc, char **argv)
 	}
 
 	int status = 0;
-	for (int i = optind; i < argc; i++) {
+	sopts_decode.decode = opts;
+	sopts_decode.memory_budget = (size_t)(memory_mib * 1024.0 * 1024.0);
+	for (int i = optind; i < argc && !pure; i++)
+		status |= decode_scan_file(out, argv[i], &sopts, sopts_decode, overlay, overlay_side);
+	for (int i = optind; i < argc && pure; i++) {
 		const char *file = argv[i];
 		semqr_image img = {0};
 		semqr_decoded d = {0};

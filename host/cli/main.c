@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{"decode", semqr_cmd_decode, "decode QR symbols from an image"},
 	{"info", semqr_cmd_info, "list OpenCL devices and self-test the chosen one"},
 	{"simulate", semqr_cmd_simulate, "render SEM scans of QR plates with ground truth"},
+	{"regress", semqr_cmd_regress, "decode a directory of scans against their ground truth"},
 };
 
 static void usage(FILE *f)

@@ -12,6 +12,9 @@
 #include "semqr/sim.h"
 #include "semqr/cl.h"
 #include "semqr/scan.h"
+#include "semqr/decode.h"
+#include "semqr/truth.h"
+#include "semqr/regress.h"
 
 #define SEMQR_VERSION_STRING "0.1.0"
 

@@ -1,0 +1,140 @@
+/* Internal: the scan decoder's plan and per-tile chain, shared by
+ * scheduler.c (tiles, bands, memory, the public entry point) and
+ * scan_decode.c (one tile through the device stages, the locator and the
+ * decoder).
+ *
+ * Tile layout. A tile has a core [core_x0, core_x1) x [core_y0, core_y1) of
+ * scan pixels; the cores partition the scan. Its context is the core grown by
+ * the halo on every side and clipped to the scan: the finder and locator
+ * stages see exactly the context. The tile buffer uploaded to the device is
+ * the context grown by `pad` = denoise radius + binarize radius on every side
+ * (pixels beyond the scan replicate its edge), so that the filters never read
+ * outside the buffer. In the device buffers (tile buffer coordinates, stride
+ * = buffer width):
+ *
+ *     load      whole buffer            native -> float A
+ *     flatten   whole buffer            A -> B
+ *     denoise   buffer shrunk by rd     B -> A
+ *     binarize  buffer shrunk by pad    A -> bin       (= the context)
+ *     finder    the context             bin, grey A
+ *
+ * and the context of A (denoised) and of B (flattened) is read back to the
+ * host: the locator finds the geometry in the denoised image, where finders
+ * and timing patterns stand out of the noise, and the sampler reads the
+ * flattened one, whose module edges the Gaussian has not blurred (averaging
+ * 3 x 3 samples per module does the denoising there). */
+#ifndef SEMQR_PIPELINE_INTERNAL_H
+#define SEMQR_PIPELINE_INTERNAL_H
+
+#include <stddef.h>
+
+#include "locate/locate.h"
+#include "pipeline/stages.h"
+#include "semqr/decode.h"
+
+/* Everything decided before the first tile: sizes and stage parameters. */
+typedef struct semqr__scan_plan {
+	int width, height, bits, page;
+	int tile, halo, pad;          /* core side, halo, filter pad (rd + rb) */
+	int tile_cols, tile_rows;
+	int buf_w, buf_h;             /* the largest tile buffer: context + 2 pad */
+	double pixel_nm;              /* 0 when unknown */
+	float module_px_min, module_px_max;   /* finder runs accepted */
+	float symbol_module_lo, symbol_module_hi; /* module pitch of symbols accepted */
+	float sigma;                  /* denoise */
+	int rd, rb;                   /* denoise and binarize radii */
+	int flatten_block;
+	semqr__finder_params finder;
+	int resolved;                 /* 0: every module size considered is under 2 px */
+	int max_version;
+	float min_timing;
+	semqr_decode_options decode;
+	int threads;                  /* CPU decoder threads (0: on the scheduler's thread) */
+} semqr__scan_plan;
+
+/* One tile: its core and context in scan pixels, and its place in the grid. */
+typedef struct semqr__tile {
+	int col, row;
+	int core_x0, core_y0, core_x1, core_y1;
+	int ctx_x0, ctx_y0, ctx_w, ctx_h;
+} semqr__tile;
+
+/* Initial room for finder run candidates per tile; grown on overflow. */
+#define SEMQR__CANDIDATES_INITIAL (1 << 16)
+
+/* The device side of the per-tile chain: the OpenCL context and buffers,
+ * sized for plan->buf_w x plan->buf_h and reused across tiles, and
+ * `host_in`, where the scheduler cuts the tile (native depth, dense rows of
+ * the tile's buffer width). Used by the scheduler's thread only. */
+typedef struct semqr__tile_device {
+	semqr__cl_context *ctx;
+	cl_mem in, a, b, bin, scratch, dcands, count;
+	int capacity;                 /* candidates dcands holds */
+	void *host_in;
+} semqr__tile_device;
+
+typedef struct semqr__tile_result semqr__tile_result;
+
+/* The host side of one tile in flight: what the device stages read back and
+ * what the CPU stages make of it. A slot is filled by semqr__device_run,
+ * worked on by semqr__slot_locate (on any one thread) and reported by
+ * semqr__slot_emit; different slots are independent, so several tiles can
+ * be located at once on different threads. */
+typedef struct semqr__tile_slot {
+	semqr__tile tile;
+	float *grey;                  /* the denoised context, dense rows of ctx_w */
+	float *flat;                  /* the flattened context, likewise */
+	semqr__finder_candidate *cands;
+	int capacity, found;          /* room in cands / finders / triplets; runs found */
+	semqr__finder *finders;       /* capacity / 2 + 1 */
+	semqr__triplet *triplets;     /* capacity / 6 + 2 */
+	float *dark;                  /* SEMQR_SIZE_MAX^2 */
+	/* Set by semqr__slot_locate: */
+	semqr__tile_result *results;
+	int nresults;
+	long nfinders;
+	double seconds_locate, seconds_decode;
+	semqr_status status;
+	semqr_error err;
+} semqr__tile_slot;
+
+/* Bytes of one device side and of one slot (host and device memory), for
+ * the budget. */
+size_t semqr__device_bytes(const semqr__scan_plan *plan);
+size_t semqr__slot_bytes(const semqr__scan_plan *plan);
+
+/* Creates the context on `dev` and the buffers; on failure everything created
+ * is released and *d is zeroed. */
+semqr_status semqr__device_create(const semqr__scan_plan *plan, const semqr_cl_device_info *dev,
+                                  semqr__tile_device *d, semqr_error *err);
+void semqr__device_destroy(semqr__tile_device *d);
+
+/* Allocates a slot's buffers; on failure nothing is left to free. */
+semqr_status semqr__slot_init(const semqr__scan_plan *plan, semqr__tile_slot *s,
+                              semqr_error *err);
+void semqr__slot_free(semqr__tile_slot *s);
+
+/* Runs the tile whose buffer (context + 2 pad) is in d->host_in through the
+ * device stages and reads the finder runs and the denoised and flattened
+ * contexts back into slot s (growing its arrays when needed); s->tile
+ * becomes *tile. Adds the device stages' times and the candidates to sum. */
+semqr_status semqr__device_run(semqr__tile_device *d, const semqr__scan_plan *plan,
+                               const semqr__tile *tile, semqr__tile_slot *s,
+                               semqr_scan_summary *sum, semqr_error *err);
+
+/* The CPU stages of a filled slot: finder clustering, grouping, geometry,
+ * sampling and decoding of every symbol whose centre lies in the tile's
+ * core. Results, counts, times and the status stay in the slot. Touches
+ * nothing outside s and the read-only plan. */
+void semqr__slot_locate(semqr__tile_slot *s, const semqr__scan_plan *plan);
+
+/* Reports a located slot: calls cb for each symbol (failures inside a
+ * decoded symbol of the tile left out), adds its counts and times to sum,
+ * and releases its results. Returns the slot's status. */
+semqr_status semqr__slot_emit(semqr__tile_slot *s, semqr_scan_callback cb, void *user,
+                              semqr_scan_summary *sum, semqr_error *err);
+
+/* Seconds of CLOCK_MONOTONIC. */
+double semqr__now(void);
+
+#endif

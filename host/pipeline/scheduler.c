@@ -1,0 +1,592 @@
+/* The scan decoder's scheduler: chooses the stage parameters and the tile
+ * layout, checks the memory budget, reads the scan band by band and cuts the
+ * tiles that scan_decode.c runs (contracts in semqr/decode.h and
+ * pipeline/pipeline_internal.h).
+ *
+ * Parameters. The module size in pixels is module_nm / pixel size when the
+ * scan's metadata (or the caller) gives the pixel size, m; finder runs are
+ * then accepted for modules of m / 1.5 .. 1.6 m (a symbol turned by t reads
+ * m / max(|cos t|, |sin t|) <= 1.42 m along rows and columns, plus noise),
+ * and a symbol's own pitch (finder distance over 4 v + 10) must lie within
+ * m / 1.25 .. 1.25 m. Otherwise the caller's range [lo, hi] is searched (for
+ * runs and symbols), and m below stands for lo for the denoiser (not to blur
+ * the smallest modules away) and sqrt(lo hi) for the threshold window.
+ * Runs of modules under two pixels are never searched; when the whole range
+ * lies below, the scan cannot show the symbols and no tile is processed
+ * (summary: modules_resolved 0).
+ * Denoise: sigma = m / 3 (semqr__denoise_sigma). Binarize: a window radius
+ * of two modules, clamped to the stage's limit. Flatten: blocks of twice the
+ * largest symbol, so the background removed varies slowly across any
+ * symbol. Finder runs: lengths within 40 % of their expected widths. On an
+ * 8192 x 8192 plate of 1156 version-3 symbols at default physics (6.1 px
+ * modules), 50 % finds all symbols with 36 000 finder patterns, most of them
+ * chance patterns in the symbols' data, and grouping them takes two thirds
+ * of the time; 40 % still finds all with 15 700; 35 % misses 3 with 9 800.
+ *
+ * Halo. A symbol of the largest version at the largest module size hi' (1.1 m
+ * when m is known, else hi) spans s = (17 + 4 max_version) hi' pixels; turned
+ * any way it lies within s / sqrt(2) of its centre. The halo is that plus two
+ * modules (the finder-run test needs the transitions just outside a finder)
+ * and two pixels for rounding, so that the context of the tile whose core
+ * holds a symbol's centre holds the whole symbol. The filters' reach is not
+ * part of the halo: tile buffers carry their own pad of rd + rb pixels.
+ *
+ * Bands. Tiles are processed row by row of tiles; a row needs the scan rows
+ * of its cores, halos and pads. The band buffer holds them at native depth
+ * for the full width; moving to the next row of tiles keeps the rows the two
+ * bands share and reads only the new ones, so every row is read once. */
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error_internal.h"
+#include "pipeline/pipeline_internal.h"
+
+#define TILE_MIN 64
+#define TILE_MAX 16384
+#define MODULE_PX_LIMIT 64.0
+#define THREADS_MAX 64
+#define THREADS_AUTO_MAX 16
+/* Finder runs of modules under two pixels are not searched: at that scale a
+ * 1:1:3:1:1 run is as likely noise as a finder, and modules cannot be
+ * sampled away from their edges. */
+#define MODULE_PX_FLOOR 2.0f
+
+void semqr_scan_decode_options_init(semqr_scan_decode_options *opts)
+{
+	memset(opts, 0, sizeof *opts);
+	opts->device = NULL;
+	opts->tile = 2048;
+	opts->memory_budget = (size_t)1 << 30;
+	opts->max_version = 10;
+	opts->module_nm = 49.0;
+	opts->module_px_min = 3.0;
+	opts->module_px_max = 12.0;
+	opts->page = SEMQR_SCAN_MEAN;
+	opts->min_timing = 0.45f;
+	opts->threads = -1;
+	semqr_decode_options_init(&opts->decode);
+}
+
+const char *semqr_scan_stage_name(semqr_scan_stage stage)
+{
+	static const char *const names[SEMQR_STAGE_COUNT] = {
+	    "read", "upload", "load", "flatten", "denoise", "binarize", "finder", "locate",
+	    "decode"};
+	return (unsigned)stage < SEMQR_STAGE_COUNT ? names[stage] : "unknown";
+}
+
+static semqr_status check_options(const semqr_scan_decode_options *o, const semqr_scan_info *info,
+                                  semqr_error *err)
+{
+	if (o->tile < TILE_MIN || o->tile > TILE_MAX)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: tile size %d px (must be %d..%d)", o->tile, TILE_MIN,
+		                   TILE_MAX);
+	if (o->max_version < SEMQR_VERSION_MIN || o->max_version > SEMQR_VERSION_MAX)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: max version %d (must be %d..%d)", o->max_version,
+		                   SEMQR_VERSION_MIN, SEMQR_VERSION_MAX);
+	if (!(o->module_nm > 0.0) || !isfinite(o->module_nm))
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: module pitch %g nm (must be > 0)", o->module_nm);
+	if (!(o->module_px_min >= 1.0) || !(o->module_px_max >= o->module_px_min) ||
+	    o->module_px_max > MODULE_PX_LIMIT)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: module size range %g..%g px (must be 1 <= min <= "
+		                   "max <= %g)",
+		                   o->module_px_min, o->module_px_max, MODULE_PX_LIMIT);
+	if (o->threads < -1 || o->threads > THREADS_MAX)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: %d decoder threads (must be -1 for automatic, or "
+		                   "0..%d)",
+		                   o->threads, THREADS_MAX);
+	if (!(o->min_timing >= -1.0f && o->min_timing <= 1.0f))
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: minimum timing agreement %g (must be in [-1, 1])",
+		                   (double)o->min_timing);
+	if (o->page != SEMQR_SCAN_MEAN && (o->page < 0 || o->page >= info->pages))
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: page %d of a scan of %d page(s)", o->page,
+		                   info->pages);
+	return SEMQR_OK;
+}
+
+static int clamp_int(long v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : (int)v;
+}
+
+static semqr_status make_plan(const semqr_scan_decode_options *o, const semqr_scan_info *info,
+                              semqr__scan_plan *p, semqr_error *err)
+{
+	memset(p, 0, sizeof *p);
+	p->width = info->width;
+	p->height = info->height;
+	p->bits = info->bits;
+	p->page = info->pages == 1 ? 0 : o->page;
+	p->pixel_nm = info->pixel_nm_x > 0.0 ? info->pixel_nm_x : 0.0;
+	p->max_version = o->max_version;
+	p->min_timing = o->min_timing;
+	p->decode = o->decode;
+
+	double m_sigma, m_window, hi_true;
+	if (p->pixel_nm > 0.0) {
+		double m = o->module_nm / p->pixel_nm;
+		if (m > MODULE_PX_LIMIT)
+			return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+			                   "scan decoder: modules of %g nm at %g nm per pixel are %g px "
+			                   "(at most %g supported)",
+			                   o->module_nm, p->pixel_nm, m, MODULE_PX_LIMIT);
+		p->module_px_min = (float)(m / 1.5);
+		p->module_px_max = (float)(m * 1.6);
+		p->symbol_module_lo = (float)(m / 1.25);
+		p->symbol_module_hi = (float)(m * 1.25);
+		m_sigma = m_window = m;
+		hi_true = 1.1 * m;
+	} else {
+		p->module_px_min = (float)o->module_px_min;
+		p->module_px_max = (float)o->module_px_max;
+		p->symbol_module_lo = p->module_px_min;
+		p->symbol_module_hi = p->module_px_max;
+		m_sigma = o->module_px_min;
+		m_window = sqrt(o->module_px_min * o->module_px_max);
+		hi_true = o->module_px_max;
+	}
+	p->finder.tolerance = 0.4f;
+	p->finder.min_module = p->module_px_min > MODULE_PX_FLOOR ? p->module_px_min : MODULE_PX_FLOOR;
+	p->finder.max_module = p->module_px_max;
+	p->resolved = p->finder.max_module >= p->finder.min_module;
+	p->sigma = semqr__denoise_sigma((float)m_sigma);
+	p->rd = semqr__denoise_radius(p->sigma);
+	p->rb = clamp_int(lround(2.0 * m_window), 1, SEMQR__BINARIZE_RADIUS_MAX);
+	p->pad = p->rd + p->rb;
+
+	double symbol_px = (17.0 + 4.0 * o->max_version) * hi_true;
+	p->halo = (int)ceil(symbol_px / sqrt(2.0) + 2.0 * hi_true + 2.0);
+	p->flatten_block = clamp_int(lround(2.0 * symbol_px), 64, 4096);
+	p->tile = o->tile;
+	p->tile_cols = (p->width + p->tile - 1) / p->tile;
+	p->tile_rows = (p->height + p->tile - 1) / p->tile;
+	int ctx_w = p->width < p->tile + 2 * p->halo ? p->width : p->tile + 2 * p->halo;
+	int ctx_h = p->height < p->tile + 2 * p->halo ? p->height : p->tile + 2 * p->halo;
+	p->buf_w = ctx_w + 2 * p->pad;
+	p->buf_h = ctx_h + 2 * p->pad;
+	if ((int64_t)p->buf_w * p->buf_h >= INT32_MAX)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: a tile of %d px with a halo of %d px is too large "
+		                   "for the device stages (2^31 pixels); use a smaller tile",
+		                   p->tile, p->halo);
+	return SEMQR_OK;
+}
+
+/* Rows of the band: those of one row of tiles with halos and pads. */
+static int band_rows_max(const semqr__scan_plan *p)
+{
+	int rows = p->tile + 2 * (p->halo + p->pad);
+	return rows < p->height ? rows : p->height;
+}
+
+/* The band buffer: rows [y0, y0 + rows) of the scan, full width. */
+typedef struct band {
+	unsigned char *data;
+	size_t row_bytes;
+	int y0, rows;
+} band;
+
+/* Makes the band hold rows [y0, y1), keeping the rows it already has; y0
+ * never decreases from one call to the next. */
+static semqr_status band_advance(band *b, semqr_scan *scan, const semqr__scan_plan *p, int y0,
+                                 int y1, semqr_error *err)
+{
+	int keep_from = y0 > b->y0 ? y0 : b->y0;
+	int keep_to = b->y0 + b->rows;
+	int kept = keep_to > keep_from ? keep_to - keep_from : 0;
+	if (kept > 0 && keep_from > b->y0)
+		memmove(b->data, b->data + (size_t)(keep_from - b->y0) * b->row_bytes,
+		        (size_t)kept * b->row_bytes);
+	if (kept == 0)
+		keep_to = y0;
+	b->y0 = y0;
+	b->rows = y1 - y0;
+	if (y1 > keep_to)
+		return semqr_scan_read_rows(scan, p->page, keep_to, y1 - keep_to,
+		                            b->data + (size_t)(keep_to - y0) * b->row_bytes,
+		                            (size_t)p->width, err);
+	return SEMQR_OK;
+}
+
+/* Copies the tile's buffer (context + pad, scan edges replicated) from the
+ * band into dst, dense rows. */
+static void cut_tile(const band *b, const semqr__scan_plan *p, const semqr__tile *t, void *dst)
+{
+	size_t px = (size_t)p->bits / 8;
+	int bw = t->ctx_w + 2 * p->pad, bh = t->ctx_h + 2 * p->pad;
+	int x0 = t->ctx_x0 - p->pad;
+	/* Columns [lo, hi) of the buffer come straight from the scan row. */
+	int lo = x0 < 0 ? -x0 : 0;
+	int hi = x0 + bw > p->width ? p->width - x0 : bw;
+	unsigned char *out = dst;
+	for (int y = 0; y < bh; y++) {
+		int sy = clamp_int(t->ctx_y0 - p->pad + y, 0, p->height - 1);
+		const unsigned char *row = b->data + (size_t)(sy - b->y0) * b->row_bytes;
+		unsigned char *o = out + (size_t)y * bw * px;
+		memcpy(o + (size_t)lo * px, row + (size_t)(x0 + lo) * px, (size_t)(hi - lo) * px);
+		for (int x = 0; x < lo; x++)
+			memcpy(o + (size_t)x * px, row, px);
+		for (int x = hi; x < bw; x++)
+			memcpy(o + (size_t)x * px, row + (size_t)(p->width - 1) * px, px);
+	}
+}
+
+static void tile_at(const semqr__scan_plan *p, int col, int row, semqr__tile *t)
+{
+	t->col = col;
+	t->row = row;
+	t->core_x0 = col * p->tile;
+	t->core_y0 = row * p->tile;
+	t->core_x1 = t->core_x0 + p->tile < p->width ? t->core_x0 + p->tile : p->width;
+	t->core_y1 = t->core_y0 + p->tile < p->height ? t->core_y0 + p->tile : p->height;
+	t->ctx_x0 = t->core_x0 - p->halo > 0 ? t->core_x0 - p->halo : 0;
+	t->ctx_y0 = t->core_y0 - p->halo > 0 ? t->core_y0 - p->halo : 0;
+	int x1 = t->core_x1 + p->halo < p->width ? t->core_x1 + p->halo : p->width;
+	int y1 = t->core_y1 + p->halo < p->height ? t->core_y1 + p->halo : p->height;
+	t->ctx_w = x1 - t->ctx_x0;
+	t->ctx_h = y1 - t->ctx_y0;
+}
+
+static double mib(size_t bytes)
+{
+	return (double)bytes / (1024.0 * 1024.0);
+}
+
+/* ---- the decoder pool ------------------------------------------------------
+ *
+ * Slots cycle FREE -> FILLING (the scheduler's thread runs the device stages
+ * into it) -> READY -> LOCATING (a decoder thread runs the CPU stages) ->
+ * DONE -> EMITTING (the scheduler's thread calls the callbacks) -> FREE.
+ * Tiles get increasing sequence numbers and are emitted in that order, so
+ * the output does not depend on the number of threads or their timing. One
+ * mutex guards the states; one condition variable, broadcast on every
+ * change, wakes whoever waits. With no decoder thread the scheduler's thread
+ * locates each slot itself right after filling it. */
+
+enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_READY, SLOT_LOCATING, SLOT_DONE, SLOT_EMITTING };
+
+typedef struct pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const semqr__scan_plan *plan;
+	semqr__tile_slot *slots;
+	int *state;
+	long *seq;
+	int nslots;
+	int quit;
+	pthread_t *threads;
+	int nthreads;
+} pool;
+
+/* A READY slot with the lowest sequence number, or -1. Under the lock. */
+static int next_ready(const pool *p)
+{
+	int best = -1;
+	for (int i = 0; i < p->nslots; i++)
+		if (p->state[i] == SLOT_READY && (best < 0 || p->seq[i] < p->seq[best]))
+			best = i;
+	return best;
+}
+
+static void *decoder_thread(void *arg)
+{
+	pool *p = arg;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		int i = next_ready(p);
+		if (i < 0) {
+			if (p->quit)
+				break;
+			pthread_cond_wait(&p->cv, &p->mu);
+			continue;
+		}
+		p->state[i] = SLOT_LOCATING;
+		pthread_mutex_unlock(&p->mu);
+		semqr__slot_locate(&p->slots[i], p->plan);
+		pthread_mutex_lock(&p->mu);
+		p->state[i] = SLOT_DONE;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Stops and joins the threads, frees the slots. */
+static void pool_destroy(pool *p)
+{
+	if (p->threads) {
+		pthread_mutex_lock(&p->mu);
+		p->quit = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		for (int i = 0; i < p->nthreads; i++)
+			pthread_join(p->threads[i], NULL);
+	}
+	for (int i = 0; p->slots && i < p->nslots; i++)
+		semqr__slot_free(&p->slots[i]);
+	free(p->slots);
+	free(p->state);
+	free(p->seq);
+	free(p->threads);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+}
+
+static semqr_status pool_create(pool *p, const semqr__scan_plan *plan, semqr_error *err)
+{
+	memset(p, 0, sizeof *p);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->plan = plan;
+	p->nslots = plan->threads + 1;
+	p->slots = calloc((size_t)p->nslots, sizeof *p->slots);
+	p->state = calloc((size_t)p->nslots, sizeof *p->state);
+	p->seq = calloc((size_t)p->nslots, sizeof *p->seq);
+	p->threads = plan->threads ? calloc((size_t)plan->threads, sizeof *p->threads) : NULL;
+	if (!p->slots || !p->state || !p->seq || (plan->threads && !p->threads)) {
+		pool_destroy(p);
+		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "scan decoder: no memory for %d slots",
+		                   p->nslots);
+	}
+	for (int i = 0; i < p->nslots; i++) {
+		semqr_status st = semqr__slot_init(plan, &p->slots[i], err);
+		if (st != SEMQR_OK) {
+			pool_destroy(p);
+			return st;
+		}
+	}
+	for (int i = 0; i < plan->threads; i++) {
+		int rc = pthread_create(&p->threads[i], NULL, decoder_thread, p);
+		if (rc != 0) {
+			p->nthreads = i;
+			pool_destroy(p);
+			return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
+			                   "scan decoder: cannot start decoder thread %d: %s", i + 1,
+			                   strerror(rc));
+		}
+		p->nthreads = i + 1;
+	}
+	return SEMQR_OK;
+}
+
+/* The scheduler's side: emission in sequence order and slot reuse. */
+typedef struct emitter {
+	pool *p;
+	long next_seq, next_emit;
+	semqr_scan_callback cb;
+	void *user;
+	semqr_scan_summary *sum;
+	semqr_status status; /* the first emitted error */
+	semqr_error err;
+} emitter;
+
+/* Emits DONE slots in sequence order. With `need_free`, returns a FREE
+ * slot (waiting for one while emitting); otherwise emits until every slot
+ * handed out has been emitted, and returns -1. The lock is not held on
+ * return. Callbacks run without the lock. */
+static int emit_until(emitter *e, int need_free)
+{
+	pool *p = e->p;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		int done = -1, free_slot = -1;
+		for (int i = 0; i < p->nslots; i++) {
+			if (p->state[i] == SLOT_DONE && p->seq[i] == e->next_emit)
+				done = i;
+			if (p->state[i] == SLOT_FREE && free_slot < 0)
+				free_slot = i;
+		}
+		if (done >= 0) {
+			p->state[done] = SLOT_EMITTING;
+			pthread_mutex_unlock(&p->mu);
+			semqr_error err;
+			semqr_status st = semqr__slot_emit(&p->slots[done], e->cb, e->user, e->sum, &err);
+			if (st != SEMQR_OK && e->status == SEMQR_OK) {
+				e->status = st;
+				e->err = err;
+			}
+			pthread_mutex_lock(&p->mu);
+			p->state[done] = SLOT_FREE;
+			e->next_emit++;
+			continue;
+		}
+		if (need_free && free_slot >= 0) {
+			p->state[free_slot] = SLOT_FILLING;
+			pthread_mutex_unlock(&p->mu);
+			return free_slot;
+		}
+		if (!need_free && e->next_emit == e->next_seq) {
+			pthread_mutex_unlock(&p->mu);
+			return -1;
+		}
+		pthread_cond_wait(&p->cv, &p->mu);
+	}
+}
+
+/* Hands a filled slot to the decoders (or locates it here without any). */
+static void submit(emitter *e, int slot)
+{
+	pool *p = e->p;
+	if (p->nthreads == 0)
+		semqr__slot_locate(&p->slots[slot], p->plan);
+	pthread_mutex_lock(&p->mu);
+	p->seq[slot] = e->next_seq++;
+	p->state[slot] = p->nthreads ? SLOT_READY : SLOT_DONE;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Gives a slot taken with emit_until back unused. */
+static void give_back(pool *p, int slot)
+{
+	pthread_mutex_lock(&p->mu);
+	p->state[slot] = SLOT_FREE;
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Plans the number of decoder threads: the requested (or, when automatic,
+ * one per online processor, at most THREADS_AUTO_MAX), fewer while the
+ * memory plan exceeds the budget. Returns the memory planned. */
+static size_t plan_threads(semqr__scan_plan *plan, int requested, size_t fixed, size_t budget)
+{
+	int n = requested;
+	if (n < 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cpus < 1 ? 1 : cpus > THREADS_AUTO_MAX ? THREADS_AUTO_MAX : (int)cpus;
+	}
+	size_t slot = semqr__slot_bytes(plan);
+	while (n > 0 && fixed + (size_t)(n + 1) * slot > budget)
+		n--;
+	plan->threads = n;
+	return fixed + (size_t)(n + 1) * slot;
+}
+
+semqr_status semqr_decode_scan(semqr_scan *scan, const semqr_scan_decode_options *opts,
+                               semqr_scan_callback cb, void *user, semqr_scan_summary *summary,
+                               semqr_error *err)
+{
+	double t_start = semqr__now();
+	semqr_scan_decode_options defaults;
+	if (!opts) {
+		semqr_scan_decode_options_init(&defaults);
+		opts = &defaults;
+	}
+	semqr_scan_summary local;
+	semqr_scan_summary *sum = summary ? summary : &local;
+	memset(sum, 0, sizeof *sum);
+	if (!scan)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT, "scan decoder: no scan given");
+	semqr_scan_info info;
+	semqr_scan_get_info(scan, &info);
+	semqr_status st = check_options(opts, &info, err);
+	if (st != SEMQR_OK)
+		return st;
+	semqr__scan_plan plan;
+	if ((st = make_plan(opts, &info, &plan, err)) != SEMQR_OK)
+		return st;
+
+	sum->width = plan.width;
+	sum->height = plan.height;
+	sum->pages = info.pages;
+	sum->pixels = (uint64_t)plan.width * (uint64_t)plan.height;
+	sum->tile_cols = plan.tile_cols;
+	sum->tile_rows = plan.tile_rows;
+	sum->tile = plan.tile;
+	sum->halo = plan.halo;
+	sum->pixel_nm = plan.pixel_nm;
+	sum->module_px_min = plan.module_px_min;
+	sum->module_px_max = plan.module_px_max;
+	sum->modules_resolved = plan.resolved;
+	if (!plan.resolved) {
+		sum->seconds_total = semqr__now() - t_start;
+		return SEMQR_OK;
+	}
+
+	band b = {NULL, (size_t)plan.width * (size_t)(plan.bits / 8), 0, 0};
+	size_t band_bytes = b.row_bytes * (size_t)band_rows_max(&plan);
+	size_t fixed = band_bytes + semqr__device_bytes(&plan);
+	sum->memory_bytes = plan_threads(&plan, opts->threads, fixed, opts->memory_budget);
+	sum->threads = plan.threads;
+	if (sum->memory_bytes > opts->memory_budget)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: a band of %d x %d pixels at %d bits (%.1f MiB) and "
+		                   "the tile buffers of %d x %d pixels (%.1f MiB) exceed the memory "
+		                   "budget of %.1f MiB; give a smaller tile or a larger budget",
+		                   plan.width, band_rows_max(&plan), plan.bits, mib(band_bytes),
+		                   plan.buf_w, plan.buf_h, mib(sum->memory_bytes - band_bytes),
+		                   mib(opts->memory_budget));
+
+	semqr_cl_device_info dev;
+	if ((st = semqr_cl_select_device(opts->device, &dev, err)) != SEMQR_OK)
+		return st;
+	snprintf(sum->device, sizeof sum->device, "%s", dev.name);
+	semqr__tile_device d;
+	if ((st = semqr__device_create(&plan, &dev, &d, err)) != SEMQR_OK)
+		return st;
+	pool p;
+	if ((st = pool_create(&p, &plan, err)) != SEMQR_OK) {
+		semqr__device_destroy(&d);
+		return st;
+	}
+	b.data = malloc(band_bytes);
+	if (!b.data)
+		st = semqr__fail(err, SEMQR_ERR_NO_MEMORY,
+		                 "scan decoder: no memory for a band of %.1f MiB", mib(band_bytes));
+
+	emitter e = {&p, 0, 0, cb, user, sum, SEMQR_OK, {SEMQR_OK, ""}};
+	for (int row = 0; row < plan.tile_rows && st == SEMQR_OK && e.status == SEMQR_OK; row++) {
+		semqr__tile t;
+		tile_at(&plan, 0, row, &t);
+		int y0 = t.ctx_y0 - plan.pad > 0 ? t.ctx_y0 - plan.pad : 0;
+		int y1 = t.ctx_y0 + t.ctx_h + plan.pad;
+		if (y1 > plan.height)
+			y1 = plan.height;
+		double t0 = semqr__now();
+		st = band_advance(&b, scan, &plan, y0, y1, err);
+		sum->seconds[SEMQR_STAGE_READ] += semqr__now() - t0;
+		if (st == SEMQR_OK && opts->band)
+			opts->band(opts->band_user, b.y0, b.rows, b.data, plan.bits, (size_t)plan.width);
+		for (int col = 0; col < plan.tile_cols && st == SEMQR_OK; col++) {
+			tile_at(&plan, col, row, &t);
+			t0 = semqr__now();
+			cut_tile(&b, &plan, &t, d.host_in);
+			sum->seconds[SEMQR_STAGE_UPLOAD] += semqr__now() - t0;
+			int slot = emit_until(&e, 1);
+			if (e.status != SEMQR_OK) { /* a decoder failed: stop */
+				give_back(&p, slot);
+				break;
+			}
+			st = semqr__device_run(&d, &plan, &t, &p.slots[slot], sum, err);
+			if (st != SEMQR_OK) {
+				give_back(&p, slot);
+				break;
+			}
+			submit(&e, slot);
+			sum->tiles++;
+		}
+	}
+	/* The tiles handed out are reported even after an error. */
+	emit_until(&e, 0);
+	if (st == SEMQR_OK && e.status != SEMQR_OK) {
+		st = e.status;
+		if (err)
+			*err = e.err;
+	}
+	pool_destroy(&p);
+	free(b.data);
+	semqr__device_destroy(&d);
+	sum->seconds_total = semqr__now() - t_start;
+	return st;
+}

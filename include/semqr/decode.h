@@ -1,0 +1,185 @@
+/* semqr — decoding every QR symbol of a whole SEM scan.
+ *
+ * semqr_decode_scan streams an open scan (semqr/scan.h) through the device
+ * stages (load, flatten, denoise, binarize, finder runs; OpenCL) and the CPU
+ * locator and decoder, and hands each located symbol to a callback as soon as
+ * it is known: decoded, or located but not decoded (a failure, with the
+ * reason). The library does the work; printing is the caller's business.
+ *
+ * Tiles and halos. The scan is cut into core tiles of tile x tile pixels.
+ * Each is processed together with a halo of context around it, wide enough
+ * that every symbol of up to max_version (at the largest module size
+ * considered), turned any way, lies whole in the context of the tile whose
+ * core holds its centre. A symbol is reported only by that tile, so each
+ * symbol is reported exactly once however many tiles see it (deduplication
+ * by construction: the cores partition the scan).
+ *
+ * Memory. The scan is read as bands of rows: the full scan width times the
+ * rows of one row of tiles with their halos, at the file's native depth,
+ * rows shared by consecutive bands being kept rather than read again. With
+ * the per-tile host and device buffers this is the memory used, whatever
+ * the scan's height; semqr_decode_scan checks the total against
+ * memory_budget before reading anything and fails with
+ * SEMQR_ERR_INVALID_ARGUMENT naming the sizes when it does not fit.
+ *
+ * Coordinates reported are scan pixels in the convention of the datasets:
+ * pixel (x, y) covers [x, x + 1) x [y, y + 1), x to the right, y down, row 0
+ * the first row of the image proper.
+ *
+ * Threads. The calling thread reads the scan and runs the device stages
+ * tile after tile (one in-order queue); a pool of decoder threads locates and
+ * decodes the tiles already through the device meanwhile. Callbacks are
+ * called on the calling thread, tile by tile in scan order, so the output
+ * is the same whatever the number of threads. Reading and device work do not
+ * overlap each other yet. */
+#ifndef SEMQR_DECODE_H
+#define SEMQR_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "semqr/cl.h"
+#include "semqr/error.h"
+#include "semqr/qr.h"
+#include "semqr/scan.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Receives each band of scan rows as it is read: rows y0 .. y0 + rows - 1,
+ * pixels uint8_t or uint16_t by bits, rows stride pixels apart. Bands come in
+ * increasing y0 and may overlap their predecessor (rows shared with the next
+ * row of tiles are handed again). For overlays and progress reports. */
+typedef void (*semqr_scan_band_callback)(void *user, int y0, int rows, const void *pixels,
+                                         int bits, size_t stride);
+
+typedef struct semqr_scan_decode_options {
+	/* The OpenCL device: NULL or "" for the default (see
+	 * semqr_cl_select_device: SEMQR_DEVICE, else the first GPU, else the
+	 * first device), "P:D", or a name substring. Default NULL. */
+	const char *device;
+	/* Side of the core tiles in pixels, 64..16384 (default 2048). */
+	int tile;
+	/* Upper bound of the memory used (band, host and device buffers), in
+	 * bytes (default 1 GiB). */
+	size_t memory_budget;
+	/* Largest QR version expected, 1..40 (default 10): sets the halo and
+	 * bounds the grouping of finder patterns. */
+	int max_version;
+	/* Module pitch on the sample in nm (default 49). With the scan's pixel
+	 * size it gives the module size in pixels. */
+	double module_nm;
+	/* Range of module sizes in pixels searched when the scan's pixel size is
+	 * unknown (default 3..12); ignored when it is known. */
+	double module_px_min, module_px_max;
+	/* Page of a multi-page scan, or SEMQR_SCAN_MEAN (default) for the mean
+	 * of all pages. */
+	int page;
+	/* Timing-pattern agreement a symbol needs to count as located, in
+	 * [-1, 1] (default 0.45: symbols of simulated plates score 0.5 to 0.85,
+	 * chance alignments of finder-like patterns 0.3 to 0.42). */
+	float min_timing;
+	/* Passed to semqr_decode_matrix (defaults as semqr_decode_options_init). */
+	semqr_decode_options decode;
+	/* CPU decoder threads locating and decoding tiles while the calling
+	 * thread reads the scan and runs the device stages on the next tile:
+	 * -1 (default) one per online processor, at most 16, fewer when the
+	 * memory budget requires (each needs the buffers of one tile in
+	 * flight); 0 decodes on the calling thread between tiles; at most 64.
+	 * Results come in the same order whatever the number. */
+	int threads;
+	/* Called with every band read, with band_user, when not NULL (default
+	 * NULL). */
+	semqr_scan_band_callback band;
+	void *band_user;
+} semqr_scan_decode_options;
+
+/* Fills *opts with the defaults documented above. */
+void semqr_scan_decode_options_init(semqr_scan_decode_options *opts);
+
+/* One located symbol, decoded or not. Valid only during the callback. */
+typedef struct semqr_scan_symbol {
+	int decoded;                 /* 1: `data` holds the decoded symbol; 0: a failure */
+	const semqr_decoded *data;   /* when decoded, else NULL */
+	const char *reason;          /* when not decoded: why (the decoder's message) */
+	int version;                 /* the version the locator read (data->version when decoded) */
+	int polarity;                /* 0: dark modules darker than the background, 1: brighter */
+	double corners_px[4][2];     /* scan pixels of module corners (0, 0), (size, 0),
+	                                (size, size), (0, size) of the symbol as sampled (for a
+	                                mirrored symbol, of its transpose) */
+	double center_px[2];         /* the symbol's centre (module (size/2, size/2)) */
+	double finders_px[3][2];     /* centres of its top-left, top-right and bottom-left
+	                                finder patterns as located */
+	double module_px;            /* mean module pitch along the four sides, in pixels */
+	int has_nm;                  /* 1 when the scan's pixel size is known: */
+	double center_nm[2];         /* centre in nm from the scan's origin */
+	double module_nm;            /* module pitch in nm */
+	float timing;                /* the locator's timing-pattern agreement */
+	int tile_col, tile_row;      /* the tile that reported it */
+} semqr_scan_symbol;
+
+/* Receives every located symbol, in tile order (row by row), within a tile
+ * in the locator's order. */
+typedef void (*semqr_scan_callback)(void *user, const semqr_scan_symbol *symbol);
+
+/* Stage timings (seconds of wall-clock time, CLOCK_MONOTONIC; locate and
+ * decode summed over the decoder threads). */
+typedef enum semqr_scan_stage {
+	SEMQR_STAGE_READ = 0,  /* reading and converting the scan's bands */
+	SEMQR_STAGE_UPLOAD,    /* cutting tiles and writing them to the device */
+	SEMQR_STAGE_LOAD,      /* device: 8/16 bits -> float */
+	SEMQR_STAGE_FLATTEN,   /* device: background removal */
+	SEMQR_STAGE_DENOISE,   /* device: Gaussian */
+	SEMQR_STAGE_BINARIZE,  /* device: local-mean threshold */
+	SEMQR_STAGE_FINDER,    /* device: finder runs, read back with the grey tile */
+	SEMQR_STAGE_LOCATE,    /* CPU: clustering, grouping, geometry */
+	SEMQR_STAGE_DECODE,    /* CPU: soft sampling and Reed-Solomon decoding */
+	SEMQR_STAGE_COUNT
+} semqr_scan_stage;
+
+/* The name of a stage ("read", "upload", "load", ...). */
+const char *semqr_scan_stage_name(semqr_scan_stage stage);
+
+typedef struct semqr_scan_summary {
+	int width, height, pages;    /* the scan's image proper */
+	uint64_t pixels;             /* width x height */
+	int tiles, tile_cols, tile_rows;
+	int tile, halo;              /* core side and halo in pixels */
+	double pixel_nm;             /* the scan's pixel size (0 when unknown) */
+	double module_px_min, module_px_max; /* module sizes searched, in pixels */
+	int modules_resolved;        /* 0 when all of them are under 2 px: the scan cannot
+	                                show such symbols and was not searched */
+	long candidates;             /* finder run candidates over all tiles */
+	long finders;                /* finder patterns over all tiles (halos counted again) */
+	long located;                /* symbols reported: decoded + failed */
+	long decoded, failed;
+	size_t memory_bytes;         /* the planned band, host and device buffers */
+	int threads;                 /* decoder threads used */
+	double seconds[SEMQR_STAGE_COUNT];
+	double seconds_total;        /* the whole call, setup included */
+	char device[SEMQR_CL_NAME_MAX]; /* the OpenCL device used */
+} semqr_scan_summary;
+
+/* Decodes every symbol of `scan`, calling `cb` (which may be NULL) for each
+ * located one, and fills *summary (which may be NULL). Fails on bad options
+ * (SEMQR_ERR_INVALID_ARGUMENT), a budget the plan exceeds (idem, naming the
+ * sizes), no OpenCL device (SEMQR_ERR_NO_PLATFORM, the message of
+ * semqr_cl_select_device), OpenCL errors, read errors of the scan, or
+ * allocation failures; symbols already passed to cb stay valid output.
+ * Finding no symbol is not an error, nor is a pixel size that makes every
+ * module size considered smaller than 2 px (then nothing is searched and
+ * summary->modules_resolved is 0). opts may be NULL for the defaults.
+ *
+ * A located symbol that does not decode is reported as a failure unless its
+ * centre lies inside a symbol decoded in the same tile (it was then made of
+ * finder-like patterns in that symbol's data); summary->failed counts the
+ * reported ones. */
+semqr_status semqr_decode_scan(semqr_scan *scan, const semqr_scan_decode_options *opts,
+                               semqr_scan_callback cb, void *user, semqr_scan_summary *summary,
+                               semqr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
