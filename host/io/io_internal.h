@@ -133,7 +133,7 @@ semqr_status semqr__pnm_write(const char *path, const semqr_image *img, int bitm
                               semqr_error *err);
 /* Uncompressed grey, one strip per 64 KiB. */
 semqr_status semqr__tiff_write(const char *path, const semqr_image *img, semqr_error *err);
-/* (png_write_rgb.c) width x height 8-bit RGB pixels (rgb: 3 bytes per pixel,
+/* (png_write.c) width x height 8-bit RGB pixels (rgb: 3 bytes per pixel,
  * rows packed) as a PNG file, removing the partial file on failure. */
 semqr_status semqr__png_write_rgb(const char *path, int width, int height, const uint8_t *rgb,
                                   semqr_error *err);
