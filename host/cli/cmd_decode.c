@@ -109,11 +109,23 @@ static void print_failure(FILE *f, const char *file, const char *reason)
 	fputs("}\n", f);
 }
 
+/* A message joined from structured-append symbols (semqr_sa_set_merge). */
+static void print_message(void *user, const uint8_t *message, size_t len, int total, int parity)
+{
+	FILE *f = user;
+	fputs("{\"type\":\"message\",\"payload\":", f);
+	semqr__json_string(f, message, len);
+	fputs(",\"payload_hex\":", f);
+	semqr__json_hex(f, message, len);
+	fprintf(f, ",\"symbols\":%d,\"parity\":%d}\n", total, parity);
+}
+
 /* ---- scan mode ------------------------------------------------------------ */
 
 typedef struct scan_output {
 	FILE *f;
 	const char *file;
+	semqr_sa_set *sa;        /* structured-append parts seen so far */
 	semqr__overlay *overlay; /* NULL without --overlay */
 	int overlay_failed;      /* an overlay call failed (reported once) */
 	int progress;            /* draw a progress line on stderr (a terminal) */
@@ -186,6 +198,9 @@ static void on_symbol(void *user, const semqr_scan_symbol *s)
 	fprintf(o->f, "{\"type\":\"%s\",\"file\":", s->decoded ? "symbol" : "failure");
 	semqr__json_cstring(o->f, o->file);
 	if (s->decoded) {
+		semqr_error err;
+		if (semqr_sa_set_add(o->sa, s->data, &err) != SEMQR_OK)
+			fprintf(stderr, "semqr decode: %s\n", err.message);
 		print_decoded(o->f, s->data);
 	} else {
 		fputs(",\"reason\":", o->f);
@@ -228,7 +243,7 @@ static void print_summary(FILE *f, const char *file, const semqr_scan_summary *s
  * processed, 1 on an error. */
 static int decode_scan_file(FILE *out, const char *file, const semqr_scan_options *sopts,
                             semqr_scan_decode_options dopts, const char *overlay_path,
-                            int overlay_side)
+                            int overlay_side, semqr_sa_set *sa)
 {
 	semqr_error err = {0};
 	semqr_scan *scan = NULL;
@@ -238,7 +253,7 @@ static int decode_scan_file(FILE *out, const char *file, const semqr_scan_option
 	}
 	semqr_scan_info info;
 	semqr_scan_get_info(scan, &info);
-	scan_output o = {out, file, NULL, 0, isatty(STDERR_FILENO), info.height, -1};
+	scan_output o = {out, file, sa, NULL, 0, isatty(STDERR_FILENO), info.height, -1};
 	if (overlay_path &&
 	    !(o.overlay = semqr__overlay_create(info.width, info.height, overlay_side, &err))) {
 		fprintf(stderr, "semqr decode: overlay: %s\n", err.message);
@@ -399,11 +414,17 @@ int semqr_cmd_decode(int argc, char **argv)
 		return 1;
 	}
 
+	semqr_sa_set *sa = semqr_sa_set_create();
+	if (!sa) {
+		fprintf(stderr, "semqr decode: out of memory\n");
+		return 1;
+	}
 	int status = 0;
 	sopts_decode.decode = opts;
 	sopts_decode.memory_budget = (size_t)(memory_mib * 1024.0 * 1024.0);
 	for (int i = optind; i < argc && !pure; i++)
-		status |= decode_scan_file(out, argv[i], &sopts, sopts_decode, overlay, overlay_side);
+		status |= decode_scan_file(out, argv[i], &sopts, sopts_decode, overlay, overlay_side,
+		                           sa);
 	for (int i = optind; i < argc && pure; i++) {
 		const char *file = argv[i];
 		semqr_image img = {0};
@@ -424,12 +445,18 @@ int semqr_cmd_decode(int argc, char **argv)
 			status = 1;
 			continue;
 		}
-		if (raw)
+		if (raw) {
 			fwrite(d.payload, 1, d.payload_len, out);
-		else
+		} else {
 			print_symbol(out, file, &d);
+			if (semqr_sa_set_add(sa, &d, &err) != SEMQR_OK)
+				fprintf(stderr, "semqr decode: %s\n", err.message);
+		}
 		semqr_decoded_free(&d);
 	}
+	if (!raw)
+		semqr_sa_set_merge(sa, print_message, out);
+	semqr_sa_set_free(sa);
 	if (out != stdout && fclose(out)) {
 		perror("semqr decode: cannot write output");
 		status = 1;

@@ -182,6 +182,32 @@ semqr_status semqr_decode_matrix(const semqr_soft_matrix *m,
 /* Releases what semqr_decode_matrix allocated; safe on a zeroed struct. */
 void semqr_decoded_free(semqr_decoded *d);
 
+/* ---------------------------------------------------------------------------
+ * Structured append: joining the symbols of one message
+ * ------------------------------------------------------------------------- */
+
+/* A collector of decoded symbols that carry a structured append header. */
+typedef struct semqr_sa_set semqr_sa_set;
+
+/* Receives one joined message: the payloads of indices 0..total-1 in order,
+ * `len` bytes valid during the call. */
+typedef void (*semqr_sa_message_fn)(void *user, const uint8_t *message, size_t len, int total,
+                                    int parity);
+
+/* An empty collector, or NULL when out of memory. */
+semqr_sa_set *semqr_sa_set_create(void);
+/* Keeps a copy of d's payload when d has a structured append header; other
+ * symbols are ignored (SEMQR_OK). */
+semqr_status semqr_sa_set_add(semqr_sa_set *set, const semqr_decoded *d, semqr_error *err);
+/* Calls cb for every complete set among the symbols added: one (total,
+ * parity) header with every index 0..total-1 present (a symbol added twice
+ * must repeat the same bytes, else the set is ambiguous and skipped) and the
+ * joined payload bytes XOR to the parity. Returns how many were joined;
+ * incomplete or inconsistent sets are left out. May reorder the collector's
+ * contents, nothing else. */
+int semqr_sa_set_merge(semqr_sa_set *set, semqr_sa_message_fn cb, void *user);
+void semqr_sa_set_free(semqr_sa_set *set);
+
 /* Convenience: a hard symbol as a soft matrix (dark = 1.0 or 0.0).
  * dark must hold size*size floats. */
 void semqr_symbol_to_soft(const semqr_symbol *s, float *dark);
