@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "locate/locate.h"
+#include "qr/qr_internal.h"
 #include "semqr/qr.h"
 #include "support/ref.h"
 
@@ -188,6 +189,73 @@ static void test_edges(void **state)
 	assert_true(fabs(x - (-60.0 + 168.0)) < 1e-9 && fabs(y - (20.0 + 168.0)) < 1e-9);
 }
 
+/* The soft model on module means given directly (semqr__soft_from_means),
+ * levels as a milled film gives them: a set module's mean rises by 0.05 for
+ * each unset 4-neighbour (its rim), an unset one's falls by 0.01 for each set
+ * neighbour (blur), set 0.2 .. 0.4, unset 0.46 .. 0.5, so that the midpoint
+ * of the mean levels lies below isolated set modules; noise sigma 0.005
+ * (seeded; one trial). Every module reads right within 0.05 (the isolated
+ * set ones too), except a 4 x 4 patch of data modules painted grey (0.43,
+ * between the levels and 6 spreads from the nearest) that comes out within
+ * 0.1 of 0.5, and the patch's 4-neighbours, whose levels depend on it:
+ * those only read on the right side of 0.5; a module far beyond the set
+ * level (0.02) stays set. */
+static void test_neighbour_levels(void **state)
+{
+	static semqr_symbol sym;
+	static float means[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX], dark[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
+	encode("neighbour levels", 3, &sym);
+	int size = sym.size;
+	ref_rng rng;
+	ref_rng_seed(&rng, 5);
+	int isolated = 0;
+	for (int j = 0; j < size; j++)
+		for (int i = 0; i < size; i++) {
+			int k = j * size + i, nb = 0;
+			nb += i > 0 && sym.modules[k - 1];
+			nb += i < size - 1 && sym.modules[k + 1];
+			nb += j > 0 && sym.modules[k - size];
+			nb += j < size - 1 && sym.modules[k + size];
+			float level = sym.modules[k] ? 0.2f + 0.05f * (float)(4 - nb) : 0.5f - 0.01f * (float)nb;
+			isolated += sym.modules[k] && nb == 0;
+			means[k] = level + 0.005f * ref_rng_gauss(&rng);
+		}
+	assert_true(isolated > 0);
+	/* The global midpoint of the known (function) modules' levels. */
+	double lv[2] = {0.0, 0.0};
+	int nl[2] = {0, 0};
+	uint8_t func[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
+	semqr__function_map(3, func);
+	for (int k = 0; k < size * size; k++)
+		if (func[k]) {
+			lv[sym.modules[k]] += means[k];
+			nl[sym.modules[k]]++;
+		}
+	assert_true(0.5 * (lv[0] / nl[0] + lv[1] / nl[1]) < 0.4);
+	/* Data modules (columns 11..14, rows 11..14 of version 3 hold no
+	 * function pattern) painted grey; module (20, 12) far beyond "set". */
+	for (int j = 11; j < 15; j++)
+		for (int i = 11; i < 15; i++)
+			means[j * size + i] = 0.43f;
+	assert_int_equal(sym.modules[12 * size + 20], 1);
+	means[12 * size + 20] = 0.02f;
+	semqr__soft_from_means(3, means, dark);
+	for (int j = 0; j < size; j++)
+		for (int i = 0; i < size; i++) {
+			float p = dark[j * size + i];
+			int truth = sym.modules[j * size + i];
+			int in_patch = i >= 11 && i < 15 && j >= 11 && j < 15;
+			int beside = !in_patch && i >= 10 && i < 16 && j >= 10 && j < 16 &&
+			             ((i >= 11 && i < 15) || (j >= 11 && j < 15));
+			if (in_patch)
+				assert_true(fabsf(p - 0.5f) < 0.1f);
+			else if (beside) /* their neighbours' levels are uncertain */
+				assert_true((p > 0.5f) == truth);
+			else
+				assert_true(fabsf(p - (float)truth) < 0.05f);
+		}
+}
+
 /* End to end through the decoder: 30 renderings of a version-4 symbol at
  * 5 px/module under noise sigma 0.12 against a level difference of 0.3
  * (pixel CNR 2.5): every one decodes to its payload. */
@@ -226,6 +294,7 @@ int main(void)
 	    cmocka_unit_test(test_clean),
 	    cmocka_unit_test(test_probabilities),
 	    cmocka_unit_test(test_edges),
+	    cmocka_unit_test(test_neighbour_levels),
 	    cmocka_unit_test(test_decodes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -197,7 +197,7 @@ static const struct dataset {
 } datasets[] = {
     {"clean", DECODE},   {"inverted", DECODE},      {"scan16", DECODE},
     {"tiled-bigtiff", DECODE}, {"plate100", DECODE}, {"drift", DECODE},
-    {"stack8", DECODE},  {"damaged", LOCATE},       {"low-dose", LOCATE},
+    {"stack8", DECODE},  {"damaged", DECODE},       {"low-dose", LOCATE},
 };
 
 static void check_dataset(const struct dataset *d)

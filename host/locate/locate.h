@@ -228,13 +228,32 @@ void semqr__sample_module_means(const semqr__grey_image *img, const semqr__locat
  * sense) in dark (same layout; dark may equal means).
  * The levels come from the symbol's own function modules whose values are
  * known (finders with separators, timing patterns, alignment patterns, the
- * dark module; not the format and version areas): the set and unset means
- * mu1, mu0 and the pooled standard deviation s of the module values about
- * them. Under two Gaussians of equal spread the posterior is p(set | g) =
- * 1 / (1 + exp(-(mu1 - mu0) (g - (mu0 + mu1) / 2) / s^2)), which is what is
- * written: 0.5 at the midpoint, near 0 or 1 a few spreads away. NAN means
- * (missing modules) are ignored for the levels and get 0.5, and every module
- * gets 0.5 when the two levels are not apart (|mu1 - mu0| <= s / 4). */
+ * dark module; not the format and version areas), "known modules" below.
+ * 1. First decision: the set and unset means mu1, mu0 of the known modules
+ *    and their pooled variance s^2; a data module is set when it lies on
+ *    mu1's side of (mu0 + mu1) / 2.
+ * 2. Neighbour model (a milled module's bright rim lifts it where it meets
+ *    unmilled ones, and blur mixes neighbours in): under the current
+ *    decisions, each class c gets a level linear in the number nb of set
+ *    4-neighbours (outside the matrix counts unset), l_c(nb) = a_c + b_c nb,
+ *    fitted by least squares to the known modules alone (so that a patch of
+ *    damaged data modules cannot pull the levels), and the noise variance
+ *    s^2 is their pooled residual variance: the noise is measured in the
+ *    scan itself.
+ * 3. p(set | g) under three classes: set and unset, Gaussian of spread s
+ *    about l_1(nb), l_0(nb), and damaged, with prior weight 0.02, uniform
+ *    between the two levels and set or unset alike (missing or half-milled
+ *    modules). So p is the two-Gaussian logistic near the levels, and a grey
+ *    between them but many spreads from both comes out near 0.5: an erasure
+ *    for the decoder.
+ * Steps 2 and 3 run three times, each deciding the data modules again
+ * (p > 0.5) for the next; the third writes p. Variances are floored at
+ * 1e-4 (mu1 - mu0)^2 (a noiseless image saturates p). NAN means (missing
+ * modules) are ignored for the fits, count unset as neighbours and get 0.5;
+ * every module gets 0.5 when the two levels of step 1 are not apart
+ * (|mu1 - mu0| <= s / 4); when a class has fewer than 3 finite known
+ * modules, step 1's logistic 1 / (1 + exp(-(mu1 - mu0) (g - (mu0 + mu1) / 2)
+ * / s^2)) is written instead. */
 void semqr__soft_from_means(int version, const float *means, float *dark);
 
 /* semqr__sample_module_means then semqr__soft_from_means: loc->size^2

@@ -39,6 +39,34 @@ static double module_mean(const semqr__grey_image *img, const double h[9], int i
 	return sum / (SUB * SUB);
 }
 
+/* Rounds of the neighbour model: each decides every module again with the
+ * levels fitted to the previous decisions; the last one writes p. */
+#define SOFT_ROUNDS 3
+
+/* Prior weight of a damaged module: one whose grey lies anywhere between the
+ * two levels (a missing or half-milled module, a particle's flank). */
+#define DAMAGED_PRIOR 0.02
+
+/* p(set | g) for levels l0 (unset), l1 (set) with Gaussian noise of spread
+ * sd, mixed with the damaged class: uniform between the levels with weight
+ * DAMAGED_PRIOR, set or unset alike. A grey far from both levels but between
+ * them comes out near 0.5. */
+static double posterior(double g, double l0, double l1, double sd)
+{
+	double z0 = (g - l0) / sd, z1 = (g - l1) / sd;
+	/* Log densities; the Gaussians' common factor 1 / (sqrt(2 pi) sd) moves
+	 * to the uniform's. Scaled by the largest, so that a grey many spreads
+	 * beyond one level still goes to the nearer one. */
+	double e0 = -0.5 * z0 * z0, e1 = -0.5 * z1 * z1, top = fmax(e0, e1);
+	double lo = fmin(l0, l1), hi = fmax(l0, l1), eu = -INFINITY;
+	if (g >= lo && g <= hi && hi > lo) {
+		eu = log(DAMAGED_PRIOR * 2.5066282746310002 * sd / (hi - lo));
+		top = fmax(top, eu);
+	}
+	double n0 = exp(e0 - top), n1 = exp(e1 - top), u = exp(eu - top);
+	return (n1 + 0.5 * u) / (n0 + n1 + u);
+}
+
 /* Marks in known[] the function modules whose values do not depend on the
  * data, format or version information, with their values in ref->modules. */
 static void known_modules(int version, semqr_symbol *ref, uint8_t *known)
@@ -71,38 +99,135 @@ void semqr__sample_module_means(const semqr__grey_image *img, const semqr__locat
 			means[j * size + i] = (float)module_mean(img, loc->h, i, j);
 }
 
+/* The two-level logistic of the first decision: mu0, mu1 and the pooled
+ * variance of the known modules, none of them missing. Returns 0 when the
+ * levels are not apart (|mu1 - mu0| <= s / 4), else 1 with the logistic's
+ * slope and midpoint. */
+static int global_levels(int n, const uint8_t *known, const semqr_symbol *ref,
+                         const float *means, double *slope, double *mid)
+{
+	double sum[2] = {0.0, 0.0}, sq[2] = {0.0, 0.0};
+	int cnt[2] = {0, 0};
+	for (int k = 0; k < n; k++)
+		if (known[k] && isfinite(means[k])) {
+			int c = ref->modules[k] ? 1 : 0;
+			sum[c] += means[k];
+			sq[c] += (double)means[k] * means[k];
+			cnt[c]++;
+		}
+	if (cnt[0] < 2 || cnt[1] < 2)
+		return 0;
+	double mu0 = sum[0] / cnt[0], mu1 = sum[1] / cnt[1];
+	double var = (sq[0] - sum[0] * mu0 + sq[1] - sum[1] * mu1) / (cnt[0] + cnt[1] - 2);
+	double diff = mu1 - mu0;
+	/* A floor on the spread keeps a noiseless image finite (p saturates). */
+	if (var < 1e-4 * diff * diff)
+		var = 1e-4 * diff * diff;
+	if (!(diff * diff > var / 16.0 && var > 0.0))
+		return 0;
+	*slope = diff / var;
+	*mid = 0.5 * (mu0 + mu1);
+	return 1;
+}
+
+/* Number of set modules among the 4-neighbours of module (i, j) under the
+ * decisions dec (outside the matrix: the quiet zone, unset). */
+static int set_neighbours(const uint8_t *dec, int size, int i, int j)
+{
+	int k = j * size + i;
+	return (i > 0 && dec[k - 1]) + (i < size - 1 && dec[k + 1]) + (j > 0 && dec[k - size]) +
+	       (j < size - 1 && dec[k + size]);
+}
+
+/* The neighbour-dependent levels of the known modules under decisions dec:
+ * per class c, level(c, nb) = a[c] + b[c] nb by least squares, and the
+ * pooled residual variance *var (floored as in global_levels). Returns 0
+ * when a class has fewer than 3 modules. */
+static int neighbour_levels(int size, const uint8_t *known, const uint8_t *dec, const float *means,
+                            double a[2], double b[2], double *var)
+{
+	double s[2][5] = {{0.0}}; /* count, sum nb, sum nb^2, sum g, sum nb g */
+	for (int j = 0; j < size; j++)
+		for (int i = 0; i < size; i++) {
+			int k = j * size + i;
+			if (!known[k] || !isfinite(means[k]))
+				continue;
+			double nb = set_neighbours(dec, size, i, j), g = means[k];
+			double *t = s[dec[k]];
+			t[0] += 1.0;
+			t[1] += nb;
+			t[2] += nb * nb;
+			t[3] += g;
+			t[4] += nb * g;
+		}
+	if (s[0][0] < 3.0 || s[1][0] < 3.0)
+		return 0;
+	for (int c = 0; c < 2; c++) {
+		double *t = s[c], det = t[0] * t[2] - t[1] * t[1];
+		/* No spread in nb (det near 0): a constant level. */
+		b[c] = det > 1e-9 * t[0] * t[0] ? (t[0] * t[4] - t[1] * t[3]) / det : 0.0;
+		a[c] = (t[3] - b[c] * t[1]) / t[0];
+	}
+	double rss = 0.0;
+	for (int j = 0; j < size; j++)
+		for (int i = 0; i < size; i++) {
+			int k = j * size + i;
+			if (!known[k] || !isfinite(means[k]))
+				continue;
+			int c = dec[k];
+			double r = means[k] - a[c] - b[c] * set_neighbours(dec, size, i, j);
+			rss += r * r;
+		}
+	*var = rss / (s[0][0] + s[1][0] - 4.0);
+	double diff = a[1] - a[0];
+	if (*var < 1e-4 * diff * diff)
+		*var = 1e-4 * diff * diff;
+	return 1;
+}
+
 void semqr__soft_from_means(int version, const float *means, float *dark)
 {
 	int size = 17 + 4 * version, n = size * size;
 	semqr_symbol ref;
 	uint8_t known[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
+	uint8_t dec[2][SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
 	known_modules(version, &ref, known);
-	double sum[2] = {0.0, 0.0}, sq[2] = {0.0, 0.0};
-	int cnt[2] = {0, 0};
-	for (int k = 0; k < n; k++)
-		if (known[k] && isfinite(means[k])) {
-			int c = ref.modules[k] ? 1 : 0;
-			sum[c] += means[k];
-			sq[c] += (double)means[k] * means[k];
-			cnt[c]++;
-		}
-	double mu0 = cnt[0] ? sum[0] / cnt[0] : 0.0, mu1 = cnt[1] ? sum[1] / cnt[1] : 0.0;
-	double var = cnt[0] >= 2 && cnt[1] >= 2
-	             ? (sq[0] - sum[0] * mu0 + sq[1] - sum[1] * mu1) / (cnt[0] + cnt[1] - 2)
-	             : 0.0;
-	double diff = mu1 - mu0, mid = 0.5 * (mu0 + mu1);
-	/* A floor on the spread keeps a noiseless image finite (p saturates). */
-	double floor_var = 1e-4 * diff * diff;
-	if (var < floor_var)
-		var = floor_var;
-	int separated = cnt[0] >= 2 && cnt[1] >= 2 && diff * diff > var / 16.0 && var > 0.0;
-	double slope = separated ? diff / var : 0.0;
-	for (int k = 0; k < n; k++) {
-		if (!separated || !isfinite(means[k]))
+	double slope, mid;
+	if (!global_levels(n, known, &ref, means, &slope, &mid)) {
+		for (int k = 0; k < n; k++)
 			dark[k] = 0.5f;
-		else
-			dark[k] = (float)(1.0 / (1.0 + exp(-slope * (means[k] - mid))));
+		return;
 	}
+	/* First decision: the global logistic's; missing modules unset. */
+	for (int k = 0; k < n; k++)
+		dec[0][k] = known[k] ? ref.modules[k] : isfinite(means[k]) && slope * (means[k] - mid) > 0.0;
+
+	int cur = 0;
+	double a[2], b[2], var;
+	for (int round = 0; round < SOFT_ROUNDS; round++) {
+		if (!neighbour_levels(size, known, dec[cur], means, a, b, &var))
+			break;
+		double sd = sqrt(var);
+		for (int j = 0; j < size; j++)
+			for (int i = 0; i < size; i++) {
+				int k = j * size + i;
+				float p = 0.5f;
+				if (isfinite(means[k])) {
+					int nb = set_neighbours(dec[cur], size, i, j);
+					p = (float)posterior(means[k], a[0] + b[0] * nb, a[1] + b[1] * nb, sd);
+				}
+				if (round == SOFT_ROUNDS - 1)
+					dark[k] = p;
+				else
+					dec[1 - cur][k] = known[k] ? ref.modules[k] : p > 0.5f;
+			}
+		if (round == SOFT_ROUNDS - 1)
+			return;
+		cur = 1 - cur;
+	}
+	/* The neighbour model could not be fitted: the global logistic. */
+	for (int k = 0; k < n; k++)
+		dark[k] = isfinite(means[k]) ? (float)(1.0 / (1.0 + exp(-slope * (means[k] - mid)))) : 0.5f;
 }
 
 void semqr__sample_soft(const semqr__grey_image *img, const semqr__located *loc, float *dark)
