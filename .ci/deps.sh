@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is present. Run as root (or with sudo available).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
-      libtiff-dev libfftw3-dev libcmocka-dev libpng-dev libjansson-dev qrencode zbar-tools)
+      libtiff-dev libfftw3-dev libcmocka-dev libpng-dev libjpeg-dev libjansson-dev qrencode zbar-tools)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
