@@ -780,7 +780,7 @@ static void test_broken_files(void **state)
 	    {"io_bad_header.pgm", "height"},
 	    {"io_truncated.pgm", "truncated"},
 	    {"io_empty.png", "empty file"},
-	    {"io_text.png", "not a PNG, PGM/PBM or TIFF file (first bytes 3c 68 74 6d)"},
+	    {"io_text.png", "not a PNG, JPEG, PGM/PBM or TIFF file (first bytes 3c 68 74 6d)"},
 	    {"no_such_file.png", "cannot open"},
 	    {"", "cannot read"}, /* the directory itself */
 	};

@@ -91,6 +91,8 @@ static semqr_status open_backend(const char *path, semqr_scan *scan, semqr__vend
 		return semqr__scan_tiff_open(path, fp, scan, meta, err);
 	if (n == sizeof sig && memcmp(sig, png_signature, sizeof sig) == 0)
 		return semqr__scan_png_open(path, fp, scan, err);
+	if (n >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff)
+		return semqr__scan_jpeg_open(path, fp, scan, err);
 	if (n >= 2 && sig[0] == 'P' && sig[1] >= '1' && sig[1] <= '7')
 		return semqr__scan_pnm_open(path, fp, scan, err);
 	fclose(fp);
@@ -101,7 +103,7 @@ static semqr_status open_backend(const char *path, semqr_scan *scan, semqr__vend
 		len +=
 		    (size_t)snprintf(hex + len, sizeof hex - len, "%s%02x", i ? " " : "", sig[i]);
 	return semqr__fail(err, SEMQR_ERR_FORMAT,
-	                   "%s: not a PNG, PGM/PBM or TIFF file (first bytes %s)", path, hex);
+	                   "%s: not a PNG, JPEG, PGM/PBM or TIFF file (first bytes %s)", path, hex);
 }
 
 /* The rows below the image proper: FEI states the image size; for Zeiss

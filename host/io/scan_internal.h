@@ -52,6 +52,10 @@ semqr_status semqr__scan_tiff_open(const char *path, FILE *fp, semqr_scan *scan,
 /* Interlaced (Adam7) files cannot be streamed: they are decoded whole here
  * and served by the whole-image backend. */
 semqr_status semqr__scan_png_open(const char *path, FILE *fp, semqr_scan *scan, semqr_error *err);
+/* Baseline and progressive JPEG, any colour space but CMYK/YCCK, read as
+ * 8-bit grey row by row (jpeg_read.c). */
+semqr_status semqr__scan_jpeg_open(const char *path, FILE *fp, semqr_scan *scan,
+                                   semqr_error *err);
 /* P1, P2, P4 and P5; other Netpbm kinds give SEMQR_ERR_UNSUPPORTED. Raw
  * files (P4, P5) are streamed; plain ones (P1, P2) have no fixed row offsets
  * and are decoded whole here and served by the whole-image backend. */
