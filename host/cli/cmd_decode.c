@@ -19,7 +19,7 @@ static void usage(FILE *f)
 	fprintf(f,
 	"usage: semqr decode [OPTIONS] SCAN...\n"
 	"       semqr decode --pure [OPTIONS] IMAGE...\n"
-	"Decodes every QR symbol of each SEM scan (TIFF, BigTIFF, PNG, PGM; a multi-page\n"
+	"Decodes every QR symbol of each SEM scan (TIFF, BigTIFF, PNG, JPEG, PGM; a multi-page\n"
 	"TIFF is read as the mean of its frames) and prints JSON Lines.\n\n"
 	"  --device SPEC      OpenCL device: \"P:D\" or a name substring (default: the\n"
 	"                     SEMQR_DEVICE environment variable, else the first GPU, else\n"
