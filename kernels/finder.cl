@@ -1,7 +1,7 @@
 /* semqr finder stage: 1:1:3:1:1 run patterns along rows and columns.
  *
- * finder_rows scans one row of a binary image per work-item (work-item y),
- * finder_columns one column (work-item x). A line is cut into runs of equal
+ * finder_rows scans the rows of a binary image, finder_columns its columns,
+ * 16 lines per work-item (finder_scan16 below). A line is cut into runs of equal
  * value; a run is complete when a transition bounds it on both sides, so the
  * run touching the line's start and the one touching its end are never used
  * (the tile's halo covers patterns cut by the tile edge). Whenever a complete
@@ -67,6 +67,30 @@ static int finder_fits(int l, float e, float m, float tolerance)
 	return fabs((float)l - e * m) <= tolerance * e * m;
 }
 
+/* Refines and stores the candidate whose runs 0, 2 and 3 start at samples
+ * s0, s2 and s3 and whose run 4 ends before sample t, runs 0, 2 and 4 having
+ * the value prev, on the grey line g of n samples spaced gstep apart. */
+static void finder_found(__global const float *g, int gstep, int n, int s0, int s2, int s3,
+                         int t, int prev, int line, int axis,
+                         __global struct finder_candidate *cands, int capacity,
+                         volatile __global int *count)
+{
+	float sign = prev ? 1.0f : -1.0f;
+	float e0 = finder_edge(g, gstep, n, s0 - 1, sign);
+	float e2 = finder_edge(g, gstep, n, s2 - 1, sign);
+	float e3 = finder_edge(g, gstep, n, s3 - 1, -sign);
+	float e5 = finder_edge(g, gstep, n, t - 1, -sign);
+	float along = (e0 + e2 + e3 + e5) * 0.25f;
+	int slot = atomic_inc(count);
+	if (slot < capacity) {
+		cands[slot].x = axis ? (float)line : along;
+		cands[slot].y = axis ? along : (float)line;
+		cands[slot].module = (e5 - e0) / 7.0f;
+		cands[slot].polarity = prev;
+		cands[slot].axis = axis;
+	}
+}
+
 /* Scans one line: n binary samples bin[t * bstep] and grey samples
  * g[t * gstep]; `line` is the line's index across, axis 0 for rows. */
 static void finder_scan(__global const uchar *bin, int bstep, __global const float *g,
@@ -95,29 +119,96 @@ static void finder_scan(__global const uchar *bin, int bstep, __global const flo
 			    && finder_fits(l1, 1.0f, m, tolerance)
 			    && finder_fits(l2, 3.0f, m, tolerance)
 			    && finder_fits(l3, 1.0f, m, tolerance)
-			    && finder_fits(l4, 1.0f, m, tolerance)) {
-				/* Runs 0, 2 and 4 have the value prev. */
-				float sign = prev ? 1.0f : -1.0f;
-				float e0 = finder_edge(g, gstep, n, s0 - 1, sign);
-				float e2 = finder_edge(g, gstep, n, s2 - 1, sign);
-				float e3 = finder_edge(g, gstep, n, s3 - 1, -sign);
-				float e5 = finder_edge(g, gstep, n, t - 1, -sign);
-				float along = (e0 + e2 + e3 + e5) * 0.25f;
-				int slot = atomic_inc(count);
-				if (slot < capacity) {
-					cands[slot].x = axis ? (float)line : along;
-					cands[slot].y = axis ? along : (float)line;
-					cands[slot].module = (e5 - e0) / 7.0f;
-					cands[slot].polarity = prev;
-					cands[slot].axis = axis;
-				}
-			}
+			    && finder_fits(l4, 1.0f, m, tolerance))
+				finder_found(g, gstep, n, s0, s2, s3, t, prev, line, axis, cands,
+				             capacity, count);
 		}
 		start = t;
 		prev = v;
 	}
 }
 
+/* Whether run lengths l fit e module widths of m within tolerance, lane by
+ * lane (-1 true, 0 false), with finder_fits' arithmetic. */
+static int16 finder_fits16(int16 l, float e, float16 m, float tolerance)
+{
+	return fabs(convert_float16(l) - e * m) <= tolerance * e * m;
+}
+
+/* Samples p[0], p[stride], ..., p[15 stride]. */
+static int16 finder_gather(__global const uchar *p, int stride)
+{
+	return (int16)(p[0], p[stride], p[2 * stride], p[3 * stride], p[4 * stride],
+	               p[5 * stride], p[6 * stride], p[7 * stride], p[8 * stride],
+	               p[9 * stride], p[10 * stride], p[11 * stride], p[12 * stride],
+	               p[13 * stride], p[14 * stride], p[15 * stride]);
+}
+
+/* Scans 16 lines side by side: sample t of line k is bin[t * bstep + k *
+ * bline] (binary) and g[t * gstep + k * gline] (grey); the lines' indices
+ * across are line0 .. line0 + 15. finder_scan's state machine runs in int16
+ * lanes, each lane's state changing only where its line has a transition
+ * (select), so that the sixteen lines go through one loop without branches;
+ * only when some lane completes a candidate are its edges refined and stored,
+ * lane by lane, with finder_scan's arithmetic. The candidates are those
+ * finder_scan finds on each line. (PoCL does not vectorise finder_scan's
+ * branchy loop across work-items: one line per work-item ran at a fraction of
+ * the speed of the other stages.) */
+static void finder_scan16(__global const uchar *bin, int bstep, int bline,
+                          __global const float *g, int gstep, int gline, int n, int line0,
+                          int axis, float tolerance, float min_module, float max_module,
+                          __global struct finder_candidate *cands, int capacity,
+                          volatile __global int *count)
+{
+	int16 s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+	int16 l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0;
+	int16 complete = 0, start = 0;
+	/* Lines one byte apart load as one vector, others sample by sample. */
+	int16 prev = bline == 1 ? convert_int16(vload16(0, bin)) : finder_gather(bin, bline);
+	for (int t = 1; t < n; t++) {
+		__global const uchar *row = bin + t * bstep;
+		int16 v = bline == 1 ? convert_int16(vload16(0, row)) : finder_gather(row, bline);
+		int16 change = v != prev;
+		int16 shift = change & (start > 0);
+		s0 = select(s0, s1, shift);
+		s1 = select(s1, s2, shift);
+		s2 = select(s2, s3, shift);
+		s3 = select(s3, s4, shift);
+		s4 = select(s4, start, shift);
+		l0 = select(l0, l1, shift);
+		l1 = select(l1, l2, shift);
+		l2 = select(l2, l3, shift);
+		l3 = select(l3, l4, shift);
+		l4 = select(l4, t - start, shift);
+		complete -= shift;
+		float16 m = convert_float16(l0 + l1 + l2 + l3 + l4) / 7.0f;
+		int16 hit = shift & (complete >= 5) & (m >= min_module) & (m <= max_module) &
+		            finder_fits16(l0, 1.0f, m, tolerance) &
+		            finder_fits16(l1, 1.0f, m, tolerance) &
+		            finder_fits16(l2, 3.0f, m, tolerance) &
+		            finder_fits16(l3, 1.0f, m, tolerance) &
+		            finder_fits16(l4, 1.0f, m, tolerance);
+		if (any(hit)) {
+			int h[16], p[16], a0[16], a2[16], a3[16];
+			vstore16(hit, 0, h);
+			vstore16(prev, 0, p);
+			vstore16(s0, 0, a0);
+			vstore16(s2, 0, a2);
+			vstore16(s3, 0, a3);
+			for (int k = 0; k < 16; k++)
+				if (h[k])
+					finder_found(g + k * gline, gstep, n, a0[k], a2[k], a3[k], t,
+					             p[k], line0 + k, axis, cands, capacity, count);
+		}
+		start = select(start, (int16)t, change);
+		prev = select(prev, v, change);
+	}
+}
+
+/* Work-item i scans rows 16 i .. 16 i + 15 (finder_rows) or columns 16 i ..
+ * 16 i + 15 (finder_columns) with finder_scan16; the work-item whose lines
+ * run past the window's edge scans its remaining lines one by one with
+ * finder_scan. */
 __kernel void finder_rows(__global const uchar *bin, int bin_origin, int bin_stride,
                           __global const float *grey, int grey_origin, int grey_stride,
                           int width, int height, float tolerance,
@@ -125,11 +216,19 @@ __kernel void finder_rows(__global const uchar *bin, int bin_origin, int bin_str
                           __global struct finder_candidate *cands, int capacity,
                           volatile __global int *count)
 {
-	int y = (int)get_global_id(0);
-	if (y >= height)
+	int y0 = 16 * (int)get_global_id(0);
+	if (y0 >= height)
 		return;
-	finder_scan(bin + bin_origin + y * bin_stride, 1, grey + grey_origin + y * grey_stride, 1,
-	            width, y, 0, tolerance, min_module, max_module, cands, capacity, count);
+	if (y0 + 16 > height) {
+		for (int y = y0; y < height; y++)
+			finder_scan(bin + bin_origin + y * bin_stride, 1,
+			            grey + grey_origin + y * grey_stride, 1, width, y, 0, tolerance,
+			            min_module, max_module, cands, capacity, count);
+		return;
+	}
+	finder_scan16(bin + bin_origin + y0 * bin_stride, 1, bin_stride,
+	              grey + grey_origin + y0 * grey_stride, 1, grey_stride, width, y0, 0,
+	              tolerance, min_module, max_module, cands, capacity, count);
 }
 
 __kernel void finder_columns(__global const uchar *bin, int bin_origin, int bin_stride,
@@ -139,9 +238,17 @@ __kernel void finder_columns(__global const uchar *bin, int bin_origin, int bin_
                              __global struct finder_candidate *cands, int capacity,
                              volatile __global int *count)
 {
-	int x = (int)get_global_id(0);
-	if (x >= width)
+	int x0 = 16 * (int)get_global_id(0);
+	if (x0 >= width)
 		return;
-	finder_scan(bin + bin_origin + x, bin_stride, grey + grey_origin + x, grey_stride,
-	            height, x, 1, tolerance, min_module, max_module, cands, capacity, count);
+	if (x0 + 16 > width) {
+		for (int x = x0; x < width; x++)
+			finder_scan(bin + bin_origin + x, bin_stride, grey + grey_origin + x,
+			            grey_stride, height, x, 1, tolerance, min_module, max_module,
+			            cands, capacity, count);
+		return;
+	}
+	finder_scan16(bin + bin_origin + x0, bin_stride, 1, grey + grey_origin + x0, grey_stride,
+	              1, height, x0, 1, tolerance, min_module, max_module, cands, capacity,
+	              count);
 }

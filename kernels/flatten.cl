@@ -32,10 +32,10 @@
  * are summed relative to the block's first pixel p = in(iB, jB):
  *     S1 = sum (v - p), S2 = sum (v - p)^2 over the block,
  *     m = p + S1 / n, s = sqrt(max(S2 / n - (S1 / n)^2, 0)).
- * flatten_column_sums sums each column's segment within a block row (one
- * work-item per column and block row, rows in increasing y, so that
- * neighbouring work-items read neighbouring pixels); flatten_block_stats adds
- * the column segments of a block in increasing x.
+ * flatten_column_sums sums each column's segment within a block row (rows in
+ * increasing y; a work-item takes four neighbouring columns of a block row,
+ * so that it reads neighbouring pixels); flatten_block_stats adds the column
+ * segments of a block in increasing x.
  *
  * Interpolation, separably and without a division per pixel:
  * flatten_axis_weights tabulates, for every column and every row, the lower
@@ -91,54 +91,142 @@ __kernel void name(__global const type *in, int in_origin, int in_stride,       
 FLATTEN_ANSCOMBE(flatten_anscombe_u8, uchar)
 FLATTEN_ANSCOMBE(flatten_anscombe_u16, ushort)
 
-/* Work-item (x, j): S1 and S2 of column x within block row j. */
-__kernel void flatten_column_sums(__global const float *in, int origin, int stride,
-                                  int width, int height, int block,
-                                  __global float *cols)
-{
-	int x = (int)get_global_id(0);
-	int j = (int)get_global_id(1);
-	int nby = (height + block - 1) / block;
-	if (x >= width || j >= nby)
-		return;
-	int y0 = j * block;
-	int y1 = min(y0 + block, height);
-	float p = in[origin + y0 * stride + (x / block) * block];
-	__global const float *col = in + origin + x;
-	float s1 = 0.0f, s2 = 0.0f;
-	for (int y = y0; y < y1; y++) {
-		float d = col[y * stride] - p;
-		s1 += d;
-		s2 += d * d;
-	}
-	cols[(j * width + x) * 2] = s1;
-	cols[(j * width + x) * 2 + 1] = s2;
+/* The kernels that read the input window come in three forms, by the
+ * input's type: _f32 (float), _u8 (uchar) and _u16 (ushort). An integer
+ * input is read as scale * v, scale = 1 / (2^bits - 1), the value the plain
+ * load kernels write (flatten_load_u8 and flatten_load_u16, whose product
+ * (float)v * (1 / vmax) it repeats operand for operand), so that flattening
+ * an integer window directly gives exactly what loading it and flattening
+ * the floats gives, without the float image in between; scale is 1 for
+ * float input. The comments below name the kernels without their suffix. */
+
+/* Work-item (c, j): S1 and S2 of columns 4c .. 4c + 3 within block row j.
+ * The four columns are summed side by side in a float4 (explicitly: PoCL left
+ * the one-column loop, which walks down a column, unvectorised and it ran at
+ * a quarter of the speed of loading); each column's sums are the same
+ * additions in the same order as one column alone. A work-item whose
+ * columns run past the window's right edge sums its remaining columns one by
+ * one. */
+/* Work-item (i, j): mean and standard deviation of block (i, j). */
+/* Work-item (c, r): out = (in - m~) * g as described above, for columns
+ * 4c .. 4c + 3 (in a float4, as in flatten_column_sums; the work-item whose
+ * columns run past the right edge does its remaining columns one by one) of
+ * the rows [r * rows, min(r * rows + rows, height)). Looping over rows inside
+ * the work-item keeps the row's interpolation (j0, ty) out of the per-pixel
+ * work; nby is passed rather than computed (an integer division per
+ * work-item kept PoCL from vectorising an earlier form of this kernel). */
+#define FLATTEN_FROM(sfx, type, scale)                                              \
+__kernel void flatten_column_sums_##sfx(__global const type *in, int origin, int stride, \
+                                  int width, int height, int block,                 \
+                                  __global float *cols)                             \
+{                                                                                   \
+	int x0 = 4 * (int)get_global_id(0);                                         \
+	int j = (int)get_global_id(1);                                              \
+	int nby = (height + block - 1) / block;                                     \
+	if (x0 >= width || j >= nby)                                                \
+		return;                                                             \
+	int y0 = j * block;                                                         \
+	int y1 = min(y0 + block, height);                                           \
+	__global const type *row0 = in + origin + y0 * stride;                      \
+	if (x0 + 4 <= width) {                                                      \
+		float4 p = (float4)(scale * row0[((x0 + 0) / block) * block],       \
+		                    scale * row0[((x0 + 1) / block) * block],       \
+		                    scale * row0[((x0 + 2) / block) * block],       \
+		                    scale * row0[((x0 + 3) / block) * block]);      \
+		float4 s1 = 0.0f, s2 = 0.0f;                                        \
+		for (int y = y0; y < y1; y++) {                                     \
+			float4 v = convert_float4(vload4(0, in + origin + y * stride + x0)); \
+			float4 d = scale * v - p;                                   \
+			s1 += d;                                                    \
+			s2 += d * d;                                                \
+		}                                                                   \
+		__global float *o = cols + (j * width + x0) * 2;                    \
+		vstore4((float4)(s1.x, s2.x, s1.y, s2.y), 0, o);                    \
+		vstore4((float4)(s1.z, s2.z, s1.w, s2.w), 0, o + 4);                \
+		return;                                                             \
+	}                                                                           \
+	for (int x = x0; x < width; x++) {                                          \
+		float p = scale * row0[(x / block) * block];                        \
+		float s1 = 0.0f, s2 = 0.0f;                                         \
+		for (int y = y0; y < y1; y++) {                                     \
+			float d = scale * in[origin + y * stride + x] - p;          \
+			s1 += d;                                                    \
+			s2 += d * d;                                                \
+		}                                                                   \
+		cols[(j * width + x) * 2] = s1;                                     \
+		cols[(j * width + x) * 2 + 1] = s2;                                 \
+	}                                                                           \
+}                                                                                   \
+                                                                                    \
+__kernel void flatten_block_stats_##sfx(__global const type *in, int origin, int stride, \
+                                  int width, int height, int block,                 \
+                                  __global const float *cols, __global float *stats) \
+{                                                                                   \
+	int i = (int)get_global_id(0);                                              \
+	int j = (int)get_global_id(1);                                              \
+	int nbx = (width + block - 1) / block;                                      \
+	int nby = (height + block - 1) / block;                                     \
+	if (i >= nbx || j >= nby)                                                   \
+		return;                                                             \
+	int x0 = i * block;                                                         \
+	int x1 = min(x0 + block, width);                                            \
+	float s1 = 0.0f, s2 = 0.0f;                                                 \
+	for (int x = x0; x < x1; x++) {                                             \
+		s1 += cols[(j * width + x) * 2];                                    \
+		s2 += cols[(j * width + x) * 2 + 1];                                \
+	}                                                                           \
+	float n = (float)((x1 - x0) * (min(j * block + block, height) - j * block)); \
+	float m1 = s1 / n;                                                          \
+	float var = s2 / n - m1 * m1;                                               \
+	stats[(j * nbx + i) * 2] = scale * in[origin + j * block * stride + x0] + m1; \
+	stats[(j * nbx + i) * 2 + 1] = sqrt(fmax(var, 0.0f));                       \
+}                                                                                   \
+                                                                                    \
+__kernel void flatten_apply_##sfx(__global const type *in, int in_origin, int in_stride, \
+                            int width, int height, int nby, int rows,               \
+                            __global const int *k0, __global const float *t,        \
+                            __global const float *blend, int normalise, float floor_sd, \
+                            __global float *out, int out_origin, int out_stride)    \
+{                                                                                   \
+	int x0 = 4 * (int)get_global_id(0);                                         \
+	int r0 = (int)get_global_id(1) * rows;                                      \
+	if (x0 >= width || r0 >= height)                                            \
+		return;                                                             \
+	int r1 = min(r0 + rows, height);                                            \
+	int whole = x0 + 4 <= width;                                                \
+	for (int y = r0; y < r1; y++) {                                             \
+		int j0 = k0[width + y];                                             \
+		int j1 = min(j0 + 1, nby - 1);                                      \
+		float ty = t[width + y];                                            \
+		__global const float *m0 = blend + j0 * width, *m1 = blend + j1 * width; \
+		__global const float *s0 = blend + (nby + j0) * width;              \
+		__global const float *s1 = blend + (nby + j1) * width;              \
+		__global const type *src = in + in_origin + y * in_stride;          \
+		__global float *dst = out + out_origin + y * out_stride;            \
+		if (whole) {                                                        \
+			float4 m = (1.0f - ty) * vload4(0, m0 + x0)                 \
+			           + ty * vload4(0, m1 + x0);                       \
+			float4 g = 1.0f;                                            \
+			if (normalise)                                              \
+				g = 1.0f / fmax((1.0f - ty) * vload4(0, s0 + x0)    \
+				                + ty * vload4(0, s1 + x0), floor_sd); \
+			float4 v = convert_float4(vload4(0, src + x0));             \
+			vstore4((scale * v - m) * g, 0, dst + x0);                  \
+			continue;                                                   \
+		}                                                                   \
+		for (int x = x0; x < width; x++) {                                  \
+			float m = (1.0f - ty) * m0[x] + ty * m1[x];                 \
+			float g = normalise                                         \
+			          ? 1.0f / fmax((1.0f - ty) * s0[x] + ty * s1[x], floor_sd) \
+			          : 1.0f;                                           \
+			dst[x] = (scale * src[x] - m) * g;                          \
+		}                                                                   \
+	}                                                                           \
 }
 
-/* Work-item (i, j): mean and standard deviation of block (i, j). */
-__kernel void flatten_block_stats(__global const float *in, int origin, int stride,
-                                  int width, int height, int block,
-                                  __global const float *cols, __global float *stats)
-{
-	int i = (int)get_global_id(0);
-	int j = (int)get_global_id(1);
-	int nbx = (width + block - 1) / block;
-	int nby = (height + block - 1) / block;
-	if (i >= nbx || j >= nby)
-		return;
-	int x0 = i * block;
-	int x1 = min(x0 + block, width);
-	float s1 = 0.0f, s2 = 0.0f;
-	for (int x = x0; x < x1; x++) {
-		s1 += cols[(j * width + x) * 2];
-		s2 += cols[(j * width + x) * 2 + 1];
-	}
-	float n = (float)((x1 - x0) * (min(j * block + block, height) - j * block));
-	float m1 = s1 / n;
-	float var = s2 / n - m1 * m1;
-	stats[(j * nbx + i) * 2] = in[origin + j * block * stride + x0] + m1;
-	stats[(j * nbx + i) * 2 + 1] = sqrt(fmax(var, 0.0f));
-}
+FLATTEN_FROM(f32, float, 1.0f)
+FLATTEN_FROM(u8, uchar, (1.0f / 255.0f))
+FLATTEN_FROM(u16, ushort, (1.0f / 65535.0f))
 
 /* Work-item c: the interpolation of coordinate c along x (c < width) or of
  * c - width along y: the lower block index k0[c] and the weight t[c] of block
@@ -179,26 +267,4 @@ __kernel void flatten_blend_columns(int width, int height, int block,
 	__global const float *r = stats + j * nbx * 2;
 	blend[j * width + x] = (1.0f - tx) * r[i0 * 2] + tx * r[i1 * 2];
 	blend[(nby + j) * width + x] = (1.0f - tx) * r[i0 * 2 + 1] + tx * r[i1 * 2 + 1];
-}
-
-/* Work-item (x, y): out = (in - m~) * g as described above. nby is passed
- * rather than computed: an integer division per work-item would keep PoCL
- * from vectorising the kernel (it measured four times slower). */
-__kernel void flatten_apply(__global const float *in, int in_origin, int in_stride,
-                            int width, int height, int nby,
-                            __global const int *k0, __global const float *t,
-                            __global const float *blend, int normalise, float floor_sd,
-                            __global float *out, int out_origin, int out_stride)
-{
-	int x = (int)get_global_id(0);
-	int y = (int)get_global_id(1);
-	if (x >= width || y >= height)
-		return;
-	int j0 = k0[width + y];
-	int j1 = min(j0 + 1, nby - 1);
-	float ty = t[width + y];
-	float m = (1.0f - ty) * blend[j0 * width + x] + ty * blend[j1 * width + x];
-	float s = (1.0f - ty) * blend[(nby + j0) * width + x] + ty * blend[(nby + j1) * width + x];
-	float g = normalise ? 1.0f / fmax(s, floor_sd) : 1.0f;
-	out[out_origin + y * out_stride + x] = (in[in_origin + y * in_stride + x] - m) * g;
 }

@@ -1,7 +1,8 @@
 /* The load and flatten stages (kernels/flatten.cl through semqr__stage_load
  * and semqr__stage_flatten) against their C references, and what they are
  * for: the Anscombe transform's unit noise, a linear background removed
- * exactly, local contrast normalised.
+ * exactly, local contrast normalised; and the fused semqr__stage_load_flatten
+ * against the two stages run one after the other (bit for bit).
  *
  * Tolerance: loads agree within 1e-6 relative; flatten within 1e-5 of
  * max(1, |reference|) (the sums run in the same order; / and sqrt may differ by
@@ -316,6 +317,76 @@ static void test_normalise(void **state)
 	free(in.data);
 }
 
+/* The fused stage on 8- and 16-bit random input (with a gradient, so that
+ * the background matters) gives exactly, bit for bit, what load followed by
+ * flatten gives: 2 depths x 4 sizes (widths that are and are not multiples
+ * of 4) x 3 block sizes x normalisation off/on (48 trials); the output is
+ * not trivially zero. */
+static void test_load_flatten(void **state)
+{
+	static const int sizes[][2] = {{1, 1}, {5, 9}, {131, 67}, {256, 40}};
+	static const int blocks[] = {1, 16, 500};
+	ref_rng rng;
+	ref_rng_seed(&rng, 8);
+	int nonzero = 0;
+	for (int bits = 8; bits <= 16; bits += 8)
+		for (size_t s = 0; s < 4; s++)
+			for (size_t b = 0; b < 3; b++)
+				for (int norm = 0; norm < 2; norm++) {
+					int w = sizes[s][0], h = sizes[s][1];
+					size_t elem = (size_t)bits / 8;
+					ref_image in;
+					assert_int_equal(ref_image_init(&in, elem, w, h, 0, 3), 0);
+					uint32_t vmax = bits == 8 ? 255u : 65535u;
+					for (size_t i = 0; i < in.count; i++) {
+						uint32_t v = (ref_rng_u32(&rng) % (vmax / 2) +
+						              (uint32_t)(i % 61) * (vmax / 128)) %
+						             (vmax + 1);
+						if (bits == 8)
+							in.data[i] = (unsigned char)v;
+						else
+							((uint16_t *)(void *)in.data)[i] = (uint16_t)v;
+					}
+					semqr__plane pin;
+					cl_mem in_mem = ref_image_upload(ctx, &in, &pin);
+					assert_non_null(in_mem);
+					struct output loaded, fused, twostep;
+					output_init(&loaded, w, h);
+					output_init(&fused, w, h);
+					output_init(&twostep, w, h);
+					semqr_error err;
+					check_status(semqr__stage_load(ctx, &pin, bits, 0.0f, 0.0f,
+					                               &loaded.plane, &err),
+					             &err);
+					check_status(semqr__stage_flatten(ctx, &loaded.plane, blocks[b],
+					                                  norm, 1e-3f, &twostep.plane,
+					                                  &err),
+					             &err);
+					check_status(semqr__stage_load_flatten(ctx, &pin, bits, blocks[b],
+					                                       norm, 1e-3f, &fused.plane,
+					                                       &err),
+					             &err);
+					float *a = output_finish(&twostep), *f = output_finish(&fused);
+					free(output_finish(&loaded));
+					for (int i = 0; i < w * h; i++) {
+						if (memcmp(&a[i], &f[i], sizeof(float)) != 0) {
+							fprintf(stderr,
+							        "%d-bit %dx%d block %d norm %d pixel %d: "
+							        "fused %.9g, load + flatten %.9g\n",
+							        bits, w, h, blocks[b], norm, i, (double)f[i],
+							        (double)a[i]);
+							fail();
+						}
+						nonzero += f[i] != 0.0f;
+					}
+					free(a);
+					free(f);
+					clReleaseMemObject(in_mem);
+					free(in.data);
+				}
+	assert_true(nonzero > 10000);
+}
+
 /* Bad arguments are refused with a message. */
 static void test_invalid(void **state)
 {
@@ -332,6 +403,10 @@ static void test_invalid(void **state)
 	assert_int_equal(semqr__stage_flatten(ctx, &in, 8, 0, 0.0f, &out, &err),
 	                 SEMQR_ERR_INVALID_ARGUMENT);
 	assert_non_null(strstr(err.message, "flatten input"));
+	in.origin = 0;
+	assert_int_equal(semqr__stage_load_flatten(ctx, &in, 12, 8, 0, 0.0f, &out, &err),
+	                 SEMQR_ERR_INVALID_ARGUMENT);
+	assert_non_null(strstr(err.message, "12-bit"));
 	clReleaseMemObject(m);
 }
 
@@ -343,6 +418,7 @@ int main(void)
 	    cmocka_unit_test(test_random_vs_reference),
 	    cmocka_unit_test(test_linear_background),
 	    cmocka_unit_test(test_normalise),
+	    cmocka_unit_test(test_load_flatten),
 	    cmocka_unit_test(test_invalid),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -76,9 +76,11 @@ semqr_status semqr__stage_finder(semqr__cl_context *ctx, const semqr__plane *bin
 		if (st != SEMQR_OK)
 			break;
 		st = semqr__set_args(ctx, k, functions[axis], args, 14, err);
+		/* A work-item scans 16 lines. */
+		size_t lines = (size_t)(axis == 0 ? bin->height : bin->width);
+		size_t items = (lines + 15) / 16;
 		if (st == SEMQR_OK)
-			st = semqr__run_1d(ctx, k, functions[axis],
-			                   (size_t)(axis == 0 ? bin->height : bin->width), err);
+			st = semqr__run_1d(ctx, k, functions[axis], items, err);
 		clReleaseKernel(k);
 	}
 	return st;

@@ -1,9 +1,14 @@
 /* Host wrappers of kernels/flatten.cl: loading 8/16-bit windows as float,
  * background removal. Contracts in pipeline/stages.h. */
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/error_internal.h"
 #include "pipeline/stages.h"
+
+/* Rows each work-item of flatten_apply runs through (kernels/flatten.cl); it
+ * also takes 4 columns, as flatten_column_sums does. */
+#define APPLY_ROWS 32
 
 /* ---- load ------------------------------------------------------------------ */
 
@@ -48,9 +53,11 @@ semqr_status semqr__stage_load(semqr__cl_context *ctx, const semqr__plane *in, i
 
 /* ---- flatten --------------------------------------------------------------- */
 
-semqr_status semqr__stage_flatten(semqr__cl_context *ctx, const semqr__plane *in, int block,
-                                  int normalise, float floor_sd, const semqr__plane *out,
-                                  semqr_error *err)
+/* Both flatten entry points: `bits` 8 or 16 for an integer input window
+ * (read as the plain load reads it), 32 for a float one. */
+static semqr_status flatten(semqr__cl_context *ctx, const semqr__plane *in, int bits, int block,
+                            int normalise, float floor_sd, const semqr__plane *out,
+                            semqr_error *err)
 {
 	const char *device = semqr__cl_device_info(ctx)->name;
 	if (block < 1 || (normalise && !(floor_sd > 0.0f)))
@@ -63,7 +70,7 @@ semqr_status semqr__stage_flatten(semqr__cl_context *ctx, const semqr__plane *in
 		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
 		                   "flatten stage: input %d x %d and output %d x %d differ",
 		                   in->width, in->height, out->width, out->height);
-	semqr_status st = semqr__plane_check(ctx, in, sizeof(cl_float), 0, 0, "flatten input", err);
+	semqr_status st = semqr__plane_check(ctx, in, (size_t)bits / 8, 0, 0, "flatten input", err);
 	if (st == SEMQR_OK)
 		st = semqr__plane_check(ctx, out, sizeof(cl_float), 0, 0, "flatten output", err);
 	if (st != SEMQR_OK)
@@ -78,9 +85,14 @@ semqr_status semqr__stage_flatten(semqr__cl_context *ctx, const semqr__plane *in
 	                      ((size_t)w + (size_t)h) * sizeof(cl_int),
 	                      ((size_t)w + (size_t)h) * sizeof(cl_float),
 	                      (size_t)w * (size_t)nby * 2 * sizeof(cl_float)};
-	static const char *const functions[5] = {"flatten_column_sums", "flatten_block_stats",
-	                                         "flatten_axis_weights", "flatten_blend_columns",
-	                                         "flatten_apply"};
+	/* The kernels reading the input carry its type in their names. */
+	const char *type = bits == 8 ? "u8" : bits == 16 ? "u16" : "f32";
+	char sums_name[32], stats_name[32], apply_name[32];
+	snprintf(sums_name, sizeof sums_name, "flatten_column_sums_%s", type);
+	snprintf(stats_name, sizeof stats_name, "flatten_block_stats_%s", type);
+	snprintf(apply_name, sizeof apply_name, "flatten_apply_%s", type);
+	const char *const functions[5] = {sums_name, stats_name, "flatten_axis_weights",
+	                                  "flatten_blend_columns", apply_name};
 	cl_kernel ks[5] = {NULL};
 	for (int i = 0; i < NBUF; i++) {
 		cl_int cst;
@@ -101,6 +113,7 @@ semqr_status semqr__stage_flatten(semqr__cl_context *ctx, const semqr__plane *in
 
 	cl_int in_origin = (cl_int)in->origin, out_origin = (cl_int)out->origin;
 	cl_int norm = normalise != 0;
+	cl_int apply_rows = APPLY_ROWS;
 	cl_float floor_arg = floor_sd;
 	semqr__kernel_arg col_args[] = {
 	    SEMQR__ARG(in->mem), SEMQR__ARG(in_origin), SEMQR__ARG(in->stride), SEMQR__ARG(w),
@@ -123,13 +136,13 @@ semqr_status semqr__stage_flatten(semqr__cl_context *ctx, const semqr__plane *in
 	semqr__kernel_arg apply_args[] = {
 	    SEMQR__ARG(in->mem),    SEMQR__ARG(in_origin),   SEMQR__ARG(in->stride),
 	    SEMQR__ARG(w),          SEMQR__ARG(h),           SEMQR__ARG(nby),
-	    SEMQR__ARG(bufs[K0]),   SEMQR__ARG(bufs[T]),     SEMQR__ARG(bufs[BLEND]),
-	    SEMQR__ARG(norm),       SEMQR__ARG(floor_arg),   SEMQR__ARG(out->mem),
-	    SEMQR__ARG(out_origin), SEMQR__ARG(out->stride),
+	    SEMQR__ARG(apply_rows), SEMQR__ARG(bufs[K0]),    SEMQR__ARG(bufs[T]),
+	    SEMQR__ARG(bufs[BLEND]), SEMQR__ARG(norm),       SEMQR__ARG(floor_arg),
+	    SEMQR__ARG(out->mem),   SEMQR__ARG(out_origin),  SEMQR__ARG(out->stride),
 	};
 	st = semqr__set_args(ctx, ks[0], functions[0], col_args, 7, err);
 	if (st == SEMQR_OK)
-		st = semqr__cl_run_2d(ctx, ks[0], (size_t)w, (size_t)nby, err);
+		st = semqr__cl_run_2d(ctx, ks[0], ((size_t)w + 3) / 4, (size_t)nby, err);
 	if (st == SEMQR_OK)
 		st = semqr__set_args(ctx, ks[1], functions[1], stat_args, 8, err);
 	if (st == SEMQR_OK)
@@ -143,9 +156,10 @@ semqr_status semqr__stage_flatten(semqr__cl_context *ctx, const semqr__plane *in
 	if (st == SEMQR_OK)
 		st = semqr__cl_run_2d(ctx, ks[3], (size_t)w, (size_t)nby, err);
 	if (st == SEMQR_OK)
-		st = semqr__set_args(ctx, ks[4], functions[4], apply_args, 14, err);
+		st = semqr__set_args(ctx, ks[4], functions[4], apply_args, 15, err);
 	if (st == SEMQR_OK)
-		st = semqr__cl_run_2d(ctx, ks[4], (size_t)w, (size_t)h, err);
+		st = semqr__cl_run_2d(ctx, ks[4], ((size_t)w + 3) / 4,
+		                      ((size_t)h + APPLY_ROWS - 1) / APPLY_ROWS, err);
 done:
 	for (int i = 0; i < 5; i++)
 		if (ks[i])
@@ -154,4 +168,21 @@ done:
 		if (bufs[i])
 			clReleaseMemObject(bufs[i]);
 	return st;
+}
+
+semqr_status semqr__stage_flatten(semqr__cl_context *ctx, const semqr__plane *in, int block,
+                                  int normalise, float floor_sd, const semqr__plane *out,
+                                  semqr_error *err)
+{
+	return flatten(ctx, in, 32, block, normalise, floor_sd, out, err);
+}
+
+semqr_status semqr__stage_load_flatten(semqr__cl_context *ctx, const semqr__plane *in, int bits,
+                                       int block, int normalise, float floor_sd,
+                                       const semqr__plane *out, semqr_error *err)
+{
+	if (bits != 8 && bits != 16)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "load-flatten stage: %d-bit input (8 or 16 supported)", bits);
+	return flatten(ctx, in, bits, block, normalise, floor_sd, out, err);
 }

@@ -67,6 +67,15 @@ semqr_status semqr__stage_flatten(semqr__cl_context *ctx, const semqr__plane *in
                                   int normalise, float floor_sd, const semqr__plane *out,
                                   semqr_error *err);
 
+/* semqr__stage_load with gain 0 followed by semqr__stage_flatten, in one go:
+ * flattens the uchar (bits 8) or ushort (bits 16) window `in`, read as
+ * v / (2^bits - 1), into the float window `out`. The output is identical to
+ * the two stages' (kernels/flatten.cl), without the float copy of the input
+ * in between. */
+semqr_status semqr__stage_load_flatten(semqr__cl_context *ctx, const semqr__plane *in, int bits,
+                                       int block, int normalise, float floor_sd,
+                                       const semqr__plane *out, semqr_error *err);
+
 /* ---- denoise (stage_denoise.c) ------------------------------------------- */
 
 /* Largest Gaussian radius (kernels/denoise.cl has one kernel per radius). */
