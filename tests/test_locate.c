@@ -377,6 +377,61 @@ static void test_group_degenerate(void **state)
 	free(out);
 }
 
+/* Loose triangles (a symbol in perspective) and the tiers. Finders A (the
+ * corner), B (150 px to the right), C (110 px below) make a loose triangle
+ * (sides 31 % apart), grouped with loose set; D (150 px below A) makes a
+ * strict one with A and B. With D present, the check sees A, B, D first
+ * (strict before loose); a check that rejects it (as the scan decoder's does
+ * for a triplet that does not decode) leaves the finders to A, B, C. */
+typedef struct check_log {
+	int calls, bl[4], loose[4];
+	int reject_bl;
+} check_log;
+
+static int log_check(void *user, const semqr__finder *f, semqr__triplet *t)
+{
+	(void)f;
+	check_log *log = user;
+	if (log->calls < 4) {
+		log->bl[log->calls] = t->bl;
+		log->loose[log->calls] = t->loose;
+	}
+	log->calls++;
+	return t->bl != log->reject_bl;
+}
+
+static void test_group_loose(void **state)
+{
+	semqr__finder f[4] = {{100.0f, 100.0f, 5.0f, 1, 30},
+	                      {250.0f, 100.0f, 5.0f, 1, 30},
+	                      {100.0f, 210.0f, 5.0f, 1, 30},
+	                      {100.0f, 250.0f, 5.0f, 1, 30}};
+	semqr__triplet out[2];
+	int count = -1;
+	semqr_error err;
+	assert_int_equal(semqr__group_symbols(f, 3, 10, NULL, NULL, out, &count, &err), SEMQR_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(out[0].tl, 0);
+	assert_int_equal(out[0].tr, 1);
+	assert_int_equal(out[0].bl, 2);
+	assert_int_equal(out[0].loose, 1);
+
+	check_log log = {0, {0}, {0}, 3};
+	assert_int_equal(semqr__group_symbols(f, 4, 10, log_check, &log, out, &count, &err),
+	                 SEMQR_OK);
+	assert_true(log.calls >= 2);
+	assert_int_equal(log.bl[0], 3);
+	assert_int_equal(log.loose[0], 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(out[0].bl, 2);
+	assert_int_equal(out[0].loose, 1);
+
+	/* Beyond the loose tolerances (sides 50 % apart): nothing. */
+	f[2].y = 100.0f + 100.0f;
+	assert_int_equal(semqr__group_symbols(f, 3, 10, NULL, NULL, out, &count, &err), SEMQR_OK);
+	assert_int_equal(count, 0);
+}
+
 /* ---- rendered plates ---------------------------------------------------------- */
 
 typedef struct truth {
@@ -575,6 +630,26 @@ enum { SAMPLE_LOADED, SAMPLE_DENOISED };
 /* Runs the chain on p's pixels for symbols of about module_px; found[k] is
  * set when truth k was located (top-left corner within 3 px) and decoded to
  * its payload. A decoded payload that is not its truth's counts as wrong. */
+
+/* The grouping check the plate tests use: a triplet is accepted when
+ * semqr__locate_symbol finds it in the image (timing agreement at least
+ * min_timing), taking the version it chose. */
+typedef struct image_check {
+	const semqr__grey_image *img;
+	int max_version;
+	float min_timing;
+} image_check;
+
+static int check_in_image(void *user, const semqr__finder *finders, semqr__triplet *t)
+{
+	const image_check *c = user;
+	semqr__located loc;
+	if (!semqr__locate_symbol(c->img, finders, t, c->max_version, c->min_timing, &loc))
+		return 0;
+	t->version = loc.version;
+	return 1;
+}
+
 static void scan_plate(const plate *p, float module_px, int max_version, int sample_from,
                        int *found, scan_stats *st)
 {
@@ -615,11 +690,11 @@ static void scan_plate(const plate *p, float module_px, int max_version, int sam
 	st->finders = nf;
 	semqr__grey_image geo = {denoised, w, w, h};
 	semqr__grey_image smp = {sample_from == SAMPLE_LOADED ? loaded : denoised, w, w, h};
-	semqr__image_check chk = {&geo, max_version, 0.5f};
+	image_check chk = {&geo, max_version, 0.5f};
 	semqr__triplet *tri = malloc(((size_t)nf / 3 + 1) * sizeof *tri);
 	assert_non_null(tri);
 	int nt = 0;
-	assert_int_equal(semqr__group_symbols(fi, nf, max_version, semqr__check_triplet_in_image,
+	assert_int_equal(semqr__group_symbols(fi, nf, max_version, check_in_image,
 	                                      &chk, tri, &nt, &err),
 	                 SEMQR_OK);
 	float *dark = malloc(SEMQR_SIZE_MAX * SEMQR_SIZE_MAX * sizeof *dark);
@@ -819,6 +894,164 @@ static void test_noise_sweep(void **state)
 	       total[0], 16 * (int)(sizeof cnr / sizeof *cnr), total[1]);
 }
 
+/* ---- perspective ---------------------------------------------------------- */
+
+/* Inverse of the 3 x 3 matrix m (row-major) into r, by the adjugate. */
+static void invert3(const double m[9], double r[9])
+{
+	double a = m[4] * m[8] - m[5] * m[7], b = m[5] * m[6] - m[3] * m[8];
+	double c = m[3] * m[7] - m[4] * m[6];
+	double det = m[0] * a + m[1] * b + m[2] * c;
+	assert_true(fabs(det) > 1e-12);
+	r[0] = a / det;
+	r[1] = (m[2] * m[7] - m[1] * m[8]) / det;
+	r[2] = (m[1] * m[5] - m[2] * m[4]) / det;
+	r[3] = b / det;
+	r[4] = (m[0] * m[8] - m[2] * m[6]) / det;
+	r[5] = (m[2] * m[3] - m[0] * m[5]) / det;
+	r[6] = c / det;
+	r[7] = (m[1] * m[6] - m[0] * m[7]) / det;
+	r[8] = (m[0] * m[4] - m[1] * m[3]) / det;
+}
+
+/* One symbol of `version` photographed in perspective: module -> pixel
+ * homography H = S R P, P = [1 0 0; 0 1 0; g h 1] (g, h per module: the
+ * symbol leans), R a turn by t, S a scale of `module` px and a shift to the
+ * image centre. Rendered dark (40) on light (200) with 4 x 4 supersampling,
+ * blurred (sigma 1 px), Gaussian noise of sigma 6 (seeded). The finders are
+ * given as the cluster stage would make them: centres H(3.5, 3.5) etc.,
+ * module the local size of a module (mean along u and v) along the image
+ * axes, support 40.
+ * Asserts that the three finders group, that semqr__locate_perspective
+ * locates the symbol with its version and every corner within `tolerance`
+ * modules, and that its sampling decodes to the payload; prints how far off
+ * the affine semqr__locate_symbol is (not asserted). */
+static void check_perspective(int version, double g, double hv, double t, uint64_t seed,
+                              double tolerance)
+{
+	enum { W = 420 };
+	const double module = 7.0;
+	semqr_encode_options eo;
+	semqr_encode_options_init(&eo);
+	eo.min_version = eo.max_version = version;
+	eo.ecc = SEMQR_ECC_M;
+	eo.boost_ecc = false;
+	char payload[32];
+	snprintf(payload, sizeof payload, "persp-%d", version);
+	semqr_symbol *sym = malloc(sizeof *sym);
+	assert_non_null(sym);
+	semqr_error err;
+	assert_int_equal(semqr_encode((const uint8_t *)payload, strlen(payload), &eo, sym, &err),
+	                 SEMQR_OK);
+	int size = sym->size;
+	/* H: the symbol's centre at the image centre under P is not needed
+	 * exactly; the shift puts module (size / 2, size / 2) near it. */
+	double c = cos(t), sn = sin(t);
+	double h[9] = {module * c, -module * sn, 0.0, module * sn, module * c, 0.0, g, hv, 1.0};
+	double w = g * 0.5 * size + hv * 0.5 * size + 1.0;
+	double mx = (h[0] + h[1]) * 0.5 * size / w, my = (h[3] + h[4]) * 0.5 * size / w;
+	for (int k = 0; k < 3; k++) {
+		h[k] += (0.5 * W - mx) * h[6 + k];
+		h[3 + k] += (0.5 * W - my) * h[6 + k];
+	}
+	double inv[9];
+	invert3(h, inv);
+	float *img = malloc((size_t)W * W * sizeof *img);
+	assert_non_null(img);
+	for (int y = 0; y < W; y++)
+		for (int x = 0; x < W; x++) {
+			int cover = 0;
+			for (int sy = 0; sy < 4; sy++)
+				for (int sx = 0; sx < 4; sx++) {
+					double px = x + (sx + 0.5) / 4.0 - 0.5, py = y + (sy + 0.5) / 4.0 - 0.5;
+					double ww = inv[6] * px + inv[7] * py + inv[8];
+					double u = (inv[0] * px + inv[1] * py + inv[2]) / ww;
+					double v = (inv[3] * px + inv[4] * py + inv[5]) / ww;
+					int i = (int)floor(u), j = (int)floor(v);
+					if (i >= 0 && j >= 0 && i < size && j < size && sym->modules[j * size + i])
+						cover++;
+				}
+			img[(size_t)y * W + x] = 200.0f - 160.0f * (float)cover / 16.0f;
+		}
+	blur(img, W, W);
+	ref_rng rng;
+	ref_rng_seed(&rng, seed);
+	for (size_t i = 0; i < (size_t)W * W; i++)
+		img[i] += 6.0f * ref_rng_gauss(&rng);
+
+	semqr__finder f[3];
+	const double fu[3] = {3.5, size - 3.5, 3.5}, fv[3] = {3.5, 3.5, size - 3.5};
+	for (int k = 0; k < 3; k++) {
+		double x0, y0, x1, y1, x2, y2, x3, y3, x4, y4;
+		semqr__homography_apply(h, fu[k], fv[k], &x0, &y0);
+		semqr__homography_apply(h, fu[k] + 0.5, fv[k], &x1, &y1);
+		semqr__homography_apply(h, fu[k] - 0.5, fv[k], &x2, &y2);
+		semqr__homography_apply(h, fu[k], fv[k] + 0.5, &x3, &y3);
+		semqr__homography_apply(h, fu[k], fv[k] - 0.5, &x4, &y4);
+		double m = 0.5 * (hypot(x1 - x2, y1 - y2) + hypot(x3 - x4, y3 - y4));
+		f[k] = (semqr__finder){(float)x0, (float)y0,
+		                       (float)(m / fmax(fabs(c), fabs(sn))), 0, 40};
+	}
+	semqr__triplet tri[2];
+	int count = -1;
+	assert_int_equal(semqr__group_symbols(f, 3, 40, NULL, NULL, tri, &count, &err), SEMQR_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(tri[0].tl, 0);
+
+	semqr__grey_image gi = {img, W, W, W};
+	double corner[4][2];
+	for (int k = 0; k < 4; k++)
+		semqr__homography_apply(h, (k == 1 || k == 2) ? size : 0, k >= 2 ? size : 0,
+		                        &corner[k][0], &corner[k][1]);
+	semqr__located loc;
+	double affine_err = -1.0, err_max = 0.0;
+	if (semqr__locate_symbol(&gi, f, &tri[0], 40, 0.45f, &loc))
+		for (int k = 0; k < 4; k++)
+			affine_err = fmax(affine_err, hypot(loc.corners[k][0] - corner[k][0],
+			                                    loc.corners[k][1] - corner[k][1]));
+	assert_int_equal(semqr__locate_perspective(&gi, f, &tri[0], 40, 0.45f, &loc), 1);
+	assert_int_equal(loc.version, version);
+	for (int k = 0; k < 4; k++)
+		err_max = fmax(err_max, hypot(loc.corners[k][0] - corner[k][0],
+		                              loc.corners[k][1] - corner[k][1]));
+	char affine[32] = "not located";
+	if (affine_err >= 0.0)
+		snprintf(affine, sizeof affine, "corners within %.2f px", affine_err);
+	printf("perspective v%d (lean %.3f, %.3f per module): corners within %.2f px "
+	       "(affine: %s)\n",
+	       version, g, hv, err_max, affine);
+	assert_true(err_max < tolerance * module);
+	float *dark = malloc((size_t)size * size * sizeof *dark);
+	assert_non_null(dark);
+	semqr__sample_soft(&gi, &loc, dark);
+	semqr_soft_matrix mtx = {size, dark};
+	semqr_decoded d;
+	assert_int_equal(semqr_decode_matrix(&mtx, NULL, &d, &err), SEMQR_OK);
+	assert_int_equal(d.payload_len, strlen(payload));
+	assert_memory_equal(d.payload, payload, d.payload_len);
+	semqr_decoded_free(&d);
+
+	/* Finders with few runs (a chance pattern) are not tried. */
+	f[1].support = 2;
+	assert_int_equal(semqr__locate_perspective(&gi, f, &tri[0], 40, 0.45f, &loc), 0);
+	free(dark);
+	free(img);
+	free(sym);
+}
+
+/* Four symbols (one trial each, seeded): version 1 (no alignment pattern:
+ * the grid contrast places the far corner), 2 and 4 (the bottom-right
+ * alignment pattern) and 7 (every alignment pattern, least squares), each
+ * leaning so that its shortest side is 18-23 % shorter than its longest;
+ * the triangles of versions 2 and 7 are loose (sides 23 % apart). */
+static void test_perspective(void **state)
+{
+	check_perspective(1, 0.012, 0.006, 0.3, 901, 0.5);
+	check_perspective(2, 0.012, 0.0, -0.2, 902, 0.5);
+	check_perspective(4, 0.008, 0.004, 0.5, 903, 0.5);
+	check_perspective(7, 0.005, -0.001, 0.1, 904, 0.5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -828,6 +1061,7 @@ int main(void)
 	    cmocka_unit_test(test_cluster_degenerate),
 	    cmocka_unit_test(test_group_triplets),
 	    cmocka_unit_test(test_group_degenerate),
+	    cmocka_unit_test(test_group_loose),
 	    cmocka_unit_test(test_plate_dark_on_light),
 	    cmocka_unit_test(test_plate_light_on_dark),
 	    cmocka_unit_test(test_plate_mirrored),
@@ -835,6 +1069,7 @@ int main(void)
 	    cmocka_unit_test(test_dense_plate),
 	    cmocka_unit_test(test_no_symbol),
 	    cmocka_unit_test(test_noise_sweep),
+	    cmocka_unit_test(test_perspective),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

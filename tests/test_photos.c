@@ -33,9 +33,10 @@
 #include "qr/charset.h"
 #include "support/run.h"
 
-/* The count reached when this test was written (43; issue 4 asks for 54,
- * ZBar's count): a ratchet, to be raised as the locator improves. */
-#define PHOTOS_MIN 43
+/* A ratchet, raised as the locator improves: 43 when this test was written,
+ * 58 once loose triangles, decode feedback in the grouping and perspective
+ * locating came (issue 4 asked for 54, ZBar's count). */
+#define PHOTOS_MIN 58
 #define PHOTO_OPTIONS "--module-px 2,40 --max-version 40"
 
 static const char *const folders[] = {"qrcode-1", "qrcode-2", "qrcode-3"};

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "locate/locate.h"
+#include "qr/qr_internal.h"
 
 void semqr__homography_apply(const double h[9], double u, double v, double *x, double *y)
 {
@@ -150,20 +151,20 @@ static double parabola_peak(double a, double b, double c)
 	return d < -0.5 ? -0.5 : d > 0.5 ? 0.5 : d;
 }
 
-/* Searches the bottom-right alignment pattern of a symbol of `size` mapped
- * by h; on success stores its centre in module coordinates of h and returns
- * its correlation, else returns -2. */
+/* Searches an alignment pattern of a symbol mapped by h within 2 modules of
+ * module point (cu, cv); on success stores its centre in module coordinates
+ * of h and returns its correlation, else returns -2. */
 #define ALIGN_STEPS 8 /* quarter-module steps either side: 2 modules */
-static double find_alignment(const semqr__grey_image *img, const double h[9], int size,
-                             double sign, double *au, double *av)
+static double find_alignment(const semqr__grey_image *img, const double h[9], double cu,
+                             double cv, double sign, double *au, double *av)
 {
 	double score[2 * ALIGN_STEPS + 1][2 * ALIGN_STEPS + 1];
-	double c = size - 6.5, best = -2.0;
+	double best = -2.0;
 	int bi = 0, bj = 0;
 	for (int j = 0; j <= 2 * ALIGN_STEPS; j++)
 		for (int i = 0; i <= 2 * ALIGN_STEPS; i++) {
-			double s = alignment_score(img, h, c + 0.25 * (i - ALIGN_STEPS),
-			                           c + 0.25 * (j - ALIGN_STEPS), sign);
+			double s = alignment_score(img, h, cu + 0.25 * (i - ALIGN_STEPS),
+			                           cv + 0.25 * (j - ALIGN_STEPS), sign);
 			score[j][i] = s;
 			if (s > best) {
 				best = s;
@@ -178,8 +179,8 @@ static double find_alignment(const semqr__grey_image *img, const double h[9], in
 		di = parabola_peak(score[bj][bi - 1], best, score[bj][bi + 1]);
 	if (bj > 0 && bj < 2 * ALIGN_STEPS && score[bj - 1][bi] > -2.0 && score[bj + 1][bi] > -2.0)
 		dj = parabola_peak(score[bj - 1][bi], best, score[bj + 1][bi]);
-	*au = c + 0.25 * (bi - ALIGN_STEPS + di);
-	*av = c + 0.25 * (bj - ALIGN_STEPS + dj);
+	*au = cu + 0.25 * (bi - ALIGN_STEPS + di);
+	*av = cv + 0.25 * (bj - ALIGN_STEPS + dj);
 	return best;
 }
 
@@ -221,26 +222,35 @@ static int solve(double a[8][8], double b[8], int n)
 }
 
 /* The homography taking module points (u[k], v[k]) to pixels (x[k], y[k]),
- * k < 4, with h[8] = 1. Points are normalised first (modules by the size,
- * pixels about the first point and by the first side) for conditioning.
- * Returns 0 when the points are degenerate. */
-static int homography_4(const double u[4], const double v[4], const double x[4],
-                        const double y[4], int size, double h[9])
+ * k < n (4 <= n), with h[8] = 1: exact for n = 4, least squares (of the
+ * linearised equations) beyond. Points are normalised first (modules by the
+ * size, pixels about the first point and by the first side) for
+ * conditioning. Returns 0 when the points are degenerate. */
+static int homography_n(const double *u, const double *v, const double *x, const double *y,
+                        int n, int size, double h[9])
 {
 	double ox = x[0], oy = y[0];
 	double l = hypot(x[1] - x[0], y[1] - y[0]);
 	if (!(l > 0.0))
 		return 0;
-	double a[8][8], b[8];
-	for (int k = 0; k < 4; k++) {
+	double a[8][8] = {{0.0}}, b[8] = {0.0};
+	for (int k = 0; k < n; k++) {
 		double su = u[k] / size, sv = v[k] / size;
 		double sx = (x[k] - ox) / l, sy = (y[k] - oy) / l;
 		double r0[8] = {su, sv, 1.0, 0.0, 0.0, 0.0, -su * sx, -sv * sx};
 		double r1[8] = {0.0, 0.0, 0.0, su, sv, 1.0, -su * sy, -sv * sy};
-		memcpy(a[2 * k], r0, sizeof r0);
-		memcpy(a[2 * k + 1], r1, sizeof r1);
-		b[2 * k] = sx;
-		b[2 * k + 1] = sy;
+		if (n == 4) {
+			memcpy(a[2 * k], r0, sizeof r0);
+			memcpy(a[2 * k + 1], r1, sizeof r1);
+			b[2 * k] = sx;
+			b[2 * k + 1] = sy;
+			continue;
+		}
+		for (int i = 0; i < 8; i++) {
+			for (int j = 0; j < 8; j++)
+				a[i][j] += r0[i] * r0[j] + r1[i] * r1[j];
+			b[i] += r0[i] * sx + r1[i] * sy;
+		}
 	}
 	if (!solve(a, b, 8))
 		return 0;
@@ -293,13 +303,181 @@ static int best_version(const semqr__grey_image *img, const semqr__finder *finde
 	return version;
 }
 
-int semqr__locate_symbol(const semqr__grey_image *img, const semqr__finder *finders,
-                         const semqr__triplet *t, int max_version, float min_timing,
-                         semqr__located *out)
+/* The homography taking the finder centres a, b, c of a symbol of `size`
+ * where the affine map h does, and module point (size - 3.5, size - 3.5) to
+ * where h puts that point moved by (s, t) modules (along u and v). Returns
+ * 0 when it is degenerate or not proper. */
+static int homography_moved(const semqr__finder *a, const semqr__finder *b,
+                            const semqr__finder *c, const double h[9], int size, double s,
+                            double t, double out[9])
+{
+	double u[4] = {3.5, size - 3.5, 3.5, size - 3.5};
+	double v[4] = {3.5, 3.5, size - 3.5, size - 3.5};
+	double x[4] = {a->x, b->x, c->x, 0.0}, y[4] = {a->y, b->y, c->y, 0.0};
+	semqr__homography_apply(h, size - 3.5 + s, size - 3.5 + t, &x[3], &y[3]);
+	return homography_n(u, v, x, y, 4, size, out) && proper(out, size);
+}
+
+/* Perspective: the fourth point (s, t) of homography_moved, searched on a
+ * grid of 1-module steps within PERSPECTIVE_REACH modules, then refined by
+ * half and quarter modules, for the best timing score less LEAN_COST per
+ * module of |s| + |t|. Returns that score, with the map in h (the affine map
+ * on entry) and the point in *ps, *pt. */
+#define PERSPECTIVE_REACH 6
+#define LEAN_COST 0.002 /* timing score per module of lean: the least lean wins ties */
+static double perspective_search(const semqr__grey_image *img, const semqr__finder *a,
+                                 const semqr__finder *b, const semqr__finder *c, int size,
+                                 double h[9], double *ps, double *pt)
+{
+	double best = -2.0, bs = 0.0, bt = 0.0, hb[9];
+	memcpy(hb, h, sizeof hb);
+	for (int t = -PERSPECTIVE_REACH; t <= PERSPECTIVE_REACH; t++)
+		for (int s = -PERSPECTIVE_REACH; s <= PERSPECTIVE_REACH; s++) {
+			double hm[9];
+			if (!homography_moved(a, b, c, h, size, s, t, hm))
+				continue;
+			double score = timing_score(img, hm, size) - LEAN_COST * (abs(s) + abs(t));
+			if (score > best) {
+				best = score;
+				bs = s;
+				bt = t;
+				memcpy(hb, hm, sizeof hm);
+			}
+		}
+	for (double step = 0.5; step >= 0.25; step *= 0.5) {
+		double cs = bs, ct = bt;
+		for (int j = -1; j <= 1; j++)
+			for (int i = -1; i <= 1; i++) {
+				double hm[9], ms = cs + i * step, mt = ct + j * step;
+				if ((i == 0 && j == 0) ||
+				    !homography_moved(a, b, c, h, size, ms, mt, hm))
+					continue;
+				double score = timing_score(img, hm, size) -
+				               LEAN_COST * (fabs(ms) + fabs(mt));
+				if (score > best) {
+					best = score;
+					bs = ms;
+					bt = mt;
+					memcpy(hb, hm, sizeof hm);
+				}
+			}
+	}
+	memcpy(h, hb, sizeof hb);
+	*ps = bs;
+	*pt = bt;
+	return best;
+}
+
+/* Mean absolute difference of the grey values at the centres of
+ * neighbouring modules (rows and columns): highest when every sample falls
+ * inside its module, lower when the grid straddles module edges (neighbours
+ * then blur into each other) or strays into the quiet zone. -1 when a
+ * sample leaves the image. */
+static double grid_contrast(const semqr__grey_image *img, const double h[9], int size)
+{
+	double sum = 0.0, prev = 0.0, row[SEMQR_SIZE_MAX];
+	int ok = 1;
+	for (int j = 0; j < size; j++)
+		for (int i = 0; i < size; i++) {
+			double g = module_at(img, h, i + 0.5, j + 0.5, &ok);
+			if (i > 0)
+				sum += fabs(g - prev);
+			if (j > 0)
+				sum += fabs(g - row[i]);
+			row[i] = g;
+			prev = g;
+		}
+	return ok ? sum / (2.0 * size * (size - 1)) : -1.0;
+}
+
+/* The fourth point of homography_moved (on the affine map h of `size`)
+ * within CONTRAST_REACH modules of (s, t) in both directions, in
+ * half-module steps, for the best grid_contrast; the map into out. Returns
+ * 0 when no map is proper. */
+#define CONTRAST_REACH 3
+static int contrast_search(const semqr__grey_image *img, const semqr__finder *a,
+                           const semqr__finder *b, const semqr__finder *c, int size,
+                           const double h[9], double s, double t, double out[9])
+{
+	double best = -2.0;
+	for (int j = -2 * CONTRAST_REACH; j <= 2 * CONTRAST_REACH; j++)
+		for (int i = -2 * CONTRAST_REACH; i <= 2 * CONTRAST_REACH; i++) {
+			double hm[9];
+			if (!homography_moved(a, b, c, h, size, s + 0.5 * i, t + 0.5 * j, hm))
+				continue;
+			double score = grid_contrast(img, hm, size);
+			if (score > best) {
+				best = score;
+				memcpy(out, hm, sizeof hm);
+			}
+		}
+	return best > -2.0;
+}
+
+/* Whether a finder is crossed by about as many runs as a real finder
+ * pattern: every row and column through its 3-module centre gives one, 6
+ * module sizes in all; a chance 1:1:3:1:1 pattern in data gives few. */
+#define SUPPORT_MIN 2.5f /* runs per module size */
+static int well_supported(const semqr__finder *f)
+{
+	return (float)f->support >= SUPPORT_MIN * f->module;
+}
+
+/* Every alignment pattern of a symbol of `version` (finder centres a, b,
+ * c) searched within 2 modules of where h puts it; when the finder centres
+ * and those found (correlation >= 0.5) are more than 4 points, h becomes
+ * their least-squares homography (when proper). */
+static void refine_alignments(const semqr__grey_image *img, const semqr__finder *a,
+                              const semqr__finder *b, const semqr__finder *c, int version,
+                              double sign, double h[9])
+{
+	int pos[7], np = semqr__alignment_positions(version, pos), size = 17 + 4 * version, n = 3;
+	double u[52] = {3.5, size - 3.5, 3.5}, v[52] = {3.5, 3.5, size - 3.5};
+	double x[52] = {a->x, b->x, c->x}, y[52] = {a->y, b->y, c->y};
+	for (int j = 0; j < np; j++)
+		for (int i = 0; i < np; i++) {
+			int corner = (i == 0 || i == np - 1) && (j == 0 || j == np - 1);
+			if (corner && !(i == np - 1 && j == np - 1))
+				continue; /* under a finder */
+			double au, av, cu = pos[i] + 0.5, cv = pos[j] + 0.5;
+			if (find_alignment(img, h, cu, cv, sign, &au, &av) < 0.5)
+				continue;
+			u[n] = cu;
+			v[n] = cv;
+			semqr__homography_apply(h, au, av, &x[n], &y[n]);
+			n++;
+		}
+	double hh[9];
+	if (n > 4 && homography_n(u, v, x, y, n, size, hh) && proper(hh, size))
+		memcpy(h, hh, sizeof hh);
+}
+
+/* semqr__locate_symbol and semqr__locate_perspective. */
+static int locate(const semqr__grey_image *img, const semqr__finder *finders,
+                  const semqr__triplet *t, int max_version, float min_timing, int perspective,
+                  semqr__located *out)
 {
 	const semqr__finder *a = &finders[t->tl], *b = &finders[t->tr], *c = &finders[t->bl];
-	double best, h[9];
-	int version = best_version(img, finders, t, max_version, h, &best);
+	double best = -2.0, h[9], bs = 0.0, bt = 0.0;
+	int version = 0;
+	if (!perspective) {
+		version = best_version(img, finders, t, max_version, h, &best);
+	} else if (well_supported(a) && well_supported(b) && well_supported(c)) {
+		for (int v = t->version - 2; v <= t->version + 2; v++) {
+			if (v < 1 || v > max_version)
+				continue;
+			double hv[9], s, t4;
+			affine_from_finders(a, b, c, 17 + 4 * v, hv);
+			double score = perspective_search(img, a, b, c, 17 + 4 * v, hv, &s, &t4);
+			if (score > best) {
+				best = score;
+				version = v;
+				memcpy(h, hv, sizeof hv);
+				bs = s;
+				bt = t4;
+			}
+		}
+	}
 	if (version == 0 || !(best >= min_timing))
 		return 0;
 	int size = 17 + 4 * version;
@@ -308,22 +486,31 @@ int semqr__locate_symbol(const semqr__grey_image *img, const semqr__finder *find
 	out->size = size;
 	out->polarity = a->polarity;
 	out->timing = (float)best;
+	double set, unset;
+	finder_levels(img, h, size, &set, &unset);
+	double sign = set > unset ? 1.0 : -1.0;
 	if (version >= 2) {
-		double set, unset, au, av;
-		finder_levels(img, h, size, &set, &unset);
-		double sign = set > unset ? 1.0 : -1.0;
-		if (find_alignment(img, h, size, sign, &au, &av) >= 0.5) {
+		double au, av;
+		if (find_alignment(img, h, size - 6.5, size - 6.5, sign, &au, &av) >= 0.5) {
 			double u[4] = {3.5, size - 3.5, 3.5, size - 6.5};
 			double v[4] = {3.5, 3.5, size - 3.5, size - 6.5};
 			double x[4] = {a->x, b->x, c->x, 0.0}, y[4] = {a->y, b->y, c->y, 0.0};
 			semqr__homography_apply(h, au, av, &x[3], &y[3]);
 			double hh[9];
-			if (homography_4(u, v, x, y, size, hh) && proper(hh, size)) {
+			if (homography_n(u, v, x, y, 4, size, hh) && proper(hh, size)) {
 				memcpy(h, hh, sizeof h);
 				out->aligned = 1;
 			}
 		}
 	}
+	if (perspective && !out->aligned) {
+		double affine[9], hc[9];
+		affine_from_finders(a, b, c, size, affine);
+		if (contrast_search(img, a, b, c, size, affine, bs, bt, hc))
+			memcpy(h, hc, sizeof hc);
+	}
+	if (perspective && version >= 7)
+		refine_alignments(img, a, b, c, version, sign, h);
 	memcpy(out->h, h, sizeof h);
 	for (int k = 0; k < 4; k++) {
 		double x, y;
@@ -335,13 +522,16 @@ int semqr__locate_symbol(const semqr__grey_image *img, const semqr__finder *find
 	return 1;
 }
 
-int semqr__check_triplet_in_image(void *user, const semqr__finder *finders, semqr__triplet *t)
+int semqr__locate_symbol(const semqr__grey_image *img, const semqr__finder *finders,
+                         const semqr__triplet *t, int max_version, float min_timing,
+                         semqr__located *out)
 {
-	const semqr__image_check *c = user;
-	double h[9], score;
-	int version = best_version(c->img, finders, t, c->max_version, h, &score);
-	if (version == 0 || !(score >= c->min_timing))
-		return 0;
-	t->version = version;
-	return 1;
+	return locate(img, finders, t, max_version, min_timing, 0, out);
+}
+
+int semqr__locate_perspective(const semqr__grey_image *img, const semqr__finder *finders,
+                              const semqr__triplet *t, int max_version, float min_timing,
+                              semqr__located *out)
+{
+	return locate(img, finders, t, max_version, min_timing, 1, out);
 }

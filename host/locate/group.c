@@ -10,6 +10,8 @@
 #define MODULE_RATIO 1.4f   /* largest ratio of module sizes within a symbol */
 #define SIDE_TOLERANCE 0.12f /* |AB| and |AC| differ by less than this fraction */
 #define COS_TOLERANCE 0.12f /* |cos| of the corner angle: 90 degrees within 7 */
+#define SIDE_LOOSE 0.40f     /* the same for loose triangles (perspective) */
+#define COS_LOOSE 0.34f      /* 90 degrees within 20 */
 #define REACH_MIN 11.0f      /* version 1 spans 14 modules between finder centres */
 #define REACH_SLACK 3.0f     /* modules beyond version max_version's 4 v + 10 */
 #define KEEP 8               /* candidates kept per corner finder */
@@ -36,7 +38,8 @@ static float ratio(float a, float b)
 }
 
 /* Scores the right-handed triangle (a, b, c) with its corner at a; returns 0
- * when it is no candidate, else 1 with t's version and score set. */
+ * when it is no candidate, else 1 with t's version, score, span and loose
+ * set. */
 static int score_triangle(const semqr__finder *a, const semqr__finder *b, const semqr__finder *c,
                           int max_version, semqr__triplet *t)
 {
@@ -49,8 +52,9 @@ static int score_triangle(const semqr__finder *a, const semqr__finder *b, const 
 	float cosine = fabsf(px * qx + py * qy) / (d1 * d2);
 	float mmax = fmaxf(a->module, fmaxf(b->module, c->module));
 	float mmin = fminf(a->module, fminf(b->module, c->module));
-	if (side >= SIDE_TOLERANCE || cosine >= COS_TOLERANCE || mmax >= MODULE_RATIO * mmin)
+	if (side >= SIDE_LOOSE || cosine >= COS_LOOSE || mmax >= MODULE_RATIO * mmin)
 		return 0;
+	t->loose = side >= SIDE_TOLERANCE || cosine >= COS_TOLERANCE;
 	float m = axis_module((a->module + b->module + c->module) / 3.0f, px, py);
 	float span = 0.5f * (d1 + d2) / m;
 	if (span < REACH_MIN || span > 4.0f * (float)max_version + 10.0f + REACH_SLACK)
@@ -79,9 +83,11 @@ static void keep_best(semqr__triplet *best, int *n, const semqr__triplet *t)
 	best[i] = *t;
 }
 
-/* Acceptance order: good triangles (score below GOOD) before the others,
- * and within each tier by span + 40 score, in modules: smallest first, with
- * a score of 0.1 worth 4 modules. Finders of neighbouring symbols on a plate
+/* Acceptance order: good triangles (strict, score below GOOD), then the
+ * other strict ones, then the loose ones (a symbol seen in perspective: a
+ * loose triangle never takes finders a strict one could have), and within
+ * each tier by span + 40 score, in modules: smallest first, with a score of
+ * 0.1 worth 4 modules. Finders of neighbouring symbols on a plate
  * form exact right isosceles triangles too, but always larger than the
  * symbols' own (by a gap and a finder at least: 11 modules), so the symbols'
  * own triangles take their finders first; a symbol's two finders with a
@@ -89,7 +95,7 @@ static void keep_best(semqr__triplet *best, int *n, const semqr__triplet *t)
 #define GOOD 0.15f
 static float order_key(const semqr__triplet *t)
 {
-	return (t->score < GOOD ? 0.0f : 1e6f) + t->span + 40.0f * t->score;
+	return (t->loose ? 2e6f : t->score < GOOD ? 0.0f : 1e6f) + t->span + 40.0f * t->score;
 }
 
 static int by_order(const void *pa, const void *pb)
@@ -134,10 +140,11 @@ static void corner_candidates(const semqr__finder *f, int a, int max_version,
 				float m = axis_module(fa->module, px, py);
 				if (d < (REACH_MIN / MODULE_RATIO) * m || d > reach)
 					continue;
-				/* C near a + (-py, px), within the side and angle tolerances;
-				 * from the fine hash unless that means more than 4 x 4 cells. */
+				/* C near a + (-py, px), within the loose side and angle
+				 * tolerances; from the fine hash unless that means more
+				 * than 4 x 4 cells. */
 				float ex = fa->x - py, ey = fa->y + px;
-				float r = (SIDE_TOLERANCE + COS_TOLERANCE) * d;
+				float r = (SIDE_LOOSE + COS_LOOSE) * d;
 				const semqr__spatial_hash *g = r > 2.0f * fine->cell ? wide : fine;
 				int32_t u0 = semqr__spatial_hash_cell(g, ex - r);
 				int32_t u1 = semqr__spatial_hash_cell(g, ex + r);
@@ -153,7 +160,7 @@ static void corner_candidates(const semqr__finder *f, int a, int max_version,
 							    || g->cy[c] != gy || f[c].polarity != fa->polarity
 							    || !usable(&f[c]))
 								continue;
-							semqr__triplet t = {a, b, c, 0, 0.0f, 0.0f};
+							semqr__triplet t = {a, b, c, 0, 0.0f, 0.0f, 0};
 							if (score_triangle(fa, fb, &f[c], max_version, &t))
 								keep_best(best, nbest, &t);
 						}

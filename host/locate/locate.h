@@ -124,6 +124,9 @@ typedef struct semqr__triplet {
 	int version;      /* estimate from finder distance and module size */
 	float score;      /* geometric error, lower is better (0 for a perfect triangle) */
 	float span;       /* mean distance of tr and bl from tl, in modules */
+	int loose;        /* 1 when within the loose tolerances only (see below): a
+	                     symbol seen in perspective, or finders of different
+	                     symbols; worth accepting only on stronger evidence */
 } semqr__triplet;
 
 /* Verifies a triplet before it is accepted (e.g. from the image): returns
@@ -137,18 +140,22 @@ typedef int (*semqr__triplet_check)(void *user, const semqr__finder *finders,
  * distance d with 11 / 1.4 <= d / m' <= 4 max_version + 13 (m' = m max(|cos|,
  * |sin|) of the direction AB: the module size corrected for the symbol's
  * turn); the third finder C is looked up, in a second hash of finer cells,
- * within 0.24 d of A + R(B - A), R the quarter turn that makes (A, B, C)
+ * within 0.74 d of A + R(B - A), R the quarter turn that makes (A, B, C)
  * right-handed. A triangle is a candidate when |AB| and |AC| differ by less
- * than 12 %, the angle at A is 90 degrees within 7 degrees, the three module
- * sizes agree within a factor 1.4, and its mean side spans 11 to
- * 4 max_version + 13 modules (m' of the three finders' mean). Its version is
+ * than 40 % of their mean, the angle at A is 90 degrees within 20 degrees,
+ * the three module sizes agree within a factor 1.4, and its mean side spans
+ * 11 to 4 max_version + 13 modules (m' of the three finders' mean). It is
+ * strict when the sides differ by less than 12 % and the angle is within 7
+ * degrees (a symbol seen square on, whatever its turn), else loose (a
+ * symbol seen in perspective, leaning up to about 20 degrees). Its version is
  * the nearest v with 4 v + 10 modules between finder centres (clamped to
  * 1..max_version; only an estimate: the image decides in geometry.c). Its
  * score adds the relative side difference, the cosine of the corner angle,
  * half the module ratio less 1, and the distance of the span from 4 v + 10
  * modules, divided by 8.
  * At most 8 candidates per corner finder are kept (the best scores); then
- * the candidates are taken good ones (score < 0.15) first, within each tier
+ * the candidates are taken in three tiers, good strict ones (score < 0.15),
+ * the other strict ones, then the loose ones, within each tier
  * by increasing span + 40 score (finders of neighbouring symbols on a plate
  * form exact right isosceles triangles too, but always larger than the
  * symbols' own, which span less than a symbol pitch), and one is accepted
@@ -197,16 +204,32 @@ int semqr__locate_symbol(const semqr__grey_image *img, const semqr__finder *find
                          const semqr__triplet *t, int max_version, float min_timing,
                          semqr__located *out);
 
-/* A semqr__triplet_check for semqr__group_symbols: accepts a triplet when
- * the version choice of semqr__locate_symbol finds timing patterns agreeing
- * at least min_timing in img, and sets its version to that choice. `user`
- * points to a semqr__image_check. */
-typedef struct semqr__image_check {
-	const semqr__grey_image *img;
-	int max_version;
-	float min_timing;
-} semqr__image_check;
-int semqr__check_triplet_in_image(void *user, const semqr__finder *finders, semqr__triplet *t);
+/* As semqr__locate_symbol, for a symbol seen in perspective (a photograph):
+ * the affine map of the finder centres misplaces the modules far from them.
+ * Tried only when every finder of t is well supported (at least 2.5 run
+ * candidates per module of its size: rows and columns through a real
+ * finder's 3-module centre give about 6; a chance 1:1:3:1:1 pattern in data
+ * gives few), else returns 0. For every version within 2 of t's estimate,
+ * the homography of the three finder centres and a fourth point, module
+ * (size - 3.5, size - 3.5), is chosen by its timing-pattern correlation:
+ * the fourth point on a 1-module grid within 6 modules of the affine map's,
+ * then refined by half and quarter modules, 0.002 of correlation charged per
+ * module of lean so that the least lean wins ties. The best version and
+ * map win; min_timing applies as in semqr__locate_symbol. Then the
+ * bottom-right alignment pattern as there (from that map); when it is not
+ * found, the fourth point within 3 modules of the chosen one, in
+ * half-module steps, that maximises the mean absolute difference between
+ * neighbouring module centres (sharp when every sample falls inside its
+ * module). For versions >= 7, every alignment pattern is then searched
+ * within 2 modules of where the map puts it, and with more than one found,
+ * the map becomes the least-squares homography of the finder centres and
+ * those found. Pure; costs some thousand timing evaluations: meant as a
+ * second try, for triplets that semqr__locate_symbol does not locate or
+ * whose sampling does not decode. */
+int semqr__locate_perspective(const semqr__grey_image *img, const semqr__finder *finders,
+                              const semqr__triplet *t, int max_version, float min_timing,
+                              semqr__located *out);
+
 
 /* ---- soft sampling (sample.c) -------------------------------------------- */
 

@@ -12,8 +12,8 @@
  * outside the buffer. In the device buffers (tile buffer coordinates, stride
  * = buffer width):
  *
- *     load      whole buffer            native -> float A
- *     flatten   whole buffer            A -> B
+ *     load and flatten (one stage)
+ *               whole buffer            native -> float B
  *     denoise   buffer shrunk by rd     B -> A
  *     binarize  buffer shrunk by pad    A -> bin       (= the context)
  *     finder    the context             bin, grey A
@@ -65,7 +65,12 @@ typedef struct semqr__tile {
 /* The device side of the per-tile chain: the OpenCL context and buffers,
  * sized for plan->buf_w x plan->buf_h and reused across tiles, and
  * `host_in`, where the scheduler cuts the tile (native depth, dense rows of
- * the tile's buffer width). Used by the scheduler's thread only. */
+ * the tile's buffer width): the input buffer `in` itself, allocated in host
+ * memory (CL_MEM_ALLOC_HOST_PTR) and mapped for writing between tiles, so
+ * that the tile reaches the device without a copy where the device shares
+ * host memory (PoCL). host_in is valid after semqr__device_create and after
+ * each successful semqr__device_run, until the next run. Used by the
+ * scheduler's thread only. */
 typedef struct semqr__tile_device {
 	semqr__cl_context *ctx;
 	cl_mem in, a, b, bin, scratch, dcands, count;

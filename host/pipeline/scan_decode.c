@@ -46,10 +46,10 @@ static size_t candidate_bytes(int capacity)
 
 size_t semqr__device_bytes(const semqr__scan_plan *plan)
 {
-	/* Input, two float images, the binary image, the scratch (a float
-	 * image), the candidates; and the host copy of the input. */
+	/* Input (mapped for the host), two float images, the binary image, the
+	 * scratch (a float image), the candidates. */
 	size_t px = buffer_pixels(plan), in = (size_t)plan->bits / 8;
-	return px * (2 * in + 3 * sizeof(float) + 1) +
+	return px * (in + 3 * sizeof(float) + 1) +
 	       (size_t)SEMQR__CANDIDATES_INITIAL * sizeof(semqr__finder_candidate);
 }
 
@@ -59,11 +59,11 @@ size_t semqr__slot_bytes(const semqr__scan_plan *plan)
 	       (size_t)SEMQR_SIZE_MAX * SEMQR_SIZE_MAX * sizeof(float);
 }
 
-static semqr_status device_buffer(semqr__cl_context *ctx, size_t bytes, cl_mem *out,
-                                  semqr_error *err)
+static semqr_status device_buffer(semqr__cl_context *ctx, cl_mem_flags flags, size_t bytes,
+                                  cl_mem *out, semqr_error *err)
 {
 	cl_int cst;
-	*out = clCreateBuffer(semqr__cl_context_handle(ctx), CL_MEM_READ_WRITE, bytes, NULL, &cst);
+	*out = clCreateBuffer(semqr__cl_context_handle(ctx), flags, bytes, NULL, &cst);
 	if (cst != CL_SUCCESS) {
 		*out = NULL;
 		return semqr__cl_fail(err, cst, "scan decoder on %s: clCreateBuffer(%zu bytes)",
@@ -79,8 +79,43 @@ static void release(cl_mem *m)
 	*m = NULL;
 }
 
+/* Maps the input buffer for the host to write the next tile into: d->host_in. */
+static semqr_status map_input(semqr__tile_device *d, size_t bytes, semqr_error *err)
+{
+	cl_int cst;
+	d->host_in = clEnqueueMapBuffer(semqr__cl_queue(d->ctx), d->in, CL_TRUE,
+	                                CL_MAP_WRITE_INVALIDATE_REGION, 0, bytes, 0, NULL, NULL,
+	                                &cst);
+	if (cst != CL_SUCCESS) {
+		d->host_in = NULL;
+		return semqr__cl_fail(err, cst, "scan decoder on %s: clEnqueueMapBuffer(tile input)",
+		                      semqr__cl_device_info(d->ctx)->name);
+	}
+	return SEMQR_OK;
+}
+
+/* Unmaps d->host_in (when mapped) before the device reads the input. */
+static semqr_status unmap_input(semqr__tile_device *d, semqr_error *err)
+{
+	if (!d->host_in)
+		return SEMQR_OK;
+	cl_int cst =
+	    clEnqueueUnmapMemObject(semqr__cl_queue(d->ctx), d->in, d->host_in, 0, NULL, NULL);
+	d->host_in = NULL;
+	if (cst != CL_SUCCESS)
+		return semqr__cl_fail(err, cst,
+		                      "scan decoder on %s: clEnqueueUnmapMemObject(tile input)",
+		                      semqr__cl_device_info(d->ctx)->name);
+	return SEMQR_OK;
+}
+
 void semqr__device_destroy(semqr__tile_device *d)
 {
+	if (d->ctx) {
+		semqr_error ignored;
+		unmap_input(d, &ignored);
+		clFinish(semqr__cl_queue(d->ctx));
+	}
 	release(&d->in);
 	release(&d->a);
 	release(&d->b);
@@ -89,7 +124,6 @@ void semqr__device_destroy(semqr__tile_device *d)
 	release(&d->dcands);
 	release(&d->count);
 	semqr__cl_context_destroy(d->ctx);
-	free(d->host_in);
 	memset(d, 0, sizeof *d);
 }
 
@@ -103,25 +137,22 @@ semqr_status semqr__device_create(const semqr__scan_plan *plan, const semqr_cl_d
 	size_t px = buffer_pixels(plan), in = (size_t)plan->bits / 8;
 	/* The scratch serves denoise and binarize, both of which need a float
 	 * image of at most the buffer's size. */
-	if ((st = device_buffer(d->ctx, px * in, &d->in, err)) != SEMQR_OK ||
-	    (st = device_buffer(d->ctx, px * sizeof(float), &d->a, err)) != SEMQR_OK ||
-	    (st = device_buffer(d->ctx, px * sizeof(float), &d->b, err)) != SEMQR_OK ||
-	    (st = device_buffer(d->ctx, px, &d->bin, err)) != SEMQR_OK ||
-	    (st = device_buffer(d->ctx, px * sizeof(float), &d->scratch, err)) != SEMQR_OK ||
-	    (st = device_buffer(d->ctx, sizeof(cl_int), &d->count, err)) != SEMQR_OK ||
-	    (st = device_buffer(d->ctx,
+	const cl_mem_flags rw = CL_MEM_READ_WRITE;
+	if ((st = device_buffer(d->ctx, CL_MEM_READ_ONLY | CL_MEM_ALLOC_HOST_PTR, px * in, &d->in,
+	                        err)) != SEMQR_OK ||
+	    (st = device_buffer(d->ctx, rw, px * sizeof(float), &d->a, err)) != SEMQR_OK ||
+	    (st = device_buffer(d->ctx, rw, px * sizeof(float), &d->b, err)) != SEMQR_OK ||
+	    (st = device_buffer(d->ctx, rw, px, &d->bin, err)) != SEMQR_OK ||
+	    (st = device_buffer(d->ctx, rw, px * sizeof(float), &d->scratch, err)) != SEMQR_OK ||
+	    (st = device_buffer(d->ctx, rw, sizeof(cl_int), &d->count, err)) != SEMQR_OK ||
+	    (st = device_buffer(d->ctx, rw,
 	                        (size_t)SEMQR__CANDIDATES_INITIAL * sizeof(semqr__finder_candidate),
-	                        &d->dcands, err)) != SEMQR_OK) {
+	                        &d->dcands, err)) != SEMQR_OK ||
+	    (st = map_input(d, px * in, err)) != SEMQR_OK) {
 		semqr__device_destroy(d);
 		return st;
 	}
 	d->capacity = SEMQR__CANDIDATES_INITIAL;
-	if (!(d->host_in = malloc(px * in))) {
-		semqr__device_destroy(d);
-		return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
-		                   "scan decoder: no memory for a tile of %d x %d pixels", plan->buf_w,
-		                   plan->buf_h);
-	}
 	return SEMQR_OK;
 }
 
@@ -199,25 +230,24 @@ semqr_status semqr__device_run(semqr__tile_device *w, const semqr__scan_plan *pl
 	int *found = &slot->found;
 	cl_command_queue q = semqr__cl_queue(w->ctx);
 	int bw = tile->ctx_w + 2 * plan->pad, bh = tile->ctx_h + 2 * plan->pad;
-	size_t in_bytes = (size_t)bw * (size_t)bh * (size_t)(plan->bits / 8);
+	/* The tile is in the mapped input buffer: unmapping hands it over. */
 	double t = semqr__now();
-	cl_int cst = clEnqueueWriteBuffer(q, w->in, CL_TRUE, 0, in_bytes, w->host_in, 0, NULL, NULL);
-	if (cst != CL_SUCCESS)
-		return semqr__cl_fail(err, cst, "scan decoder: tile (%d, %d): clEnqueueWriteBuffer",
-		                      tile->col, tile->row);
+	semqr_status st = unmap_input(w, err);
+	if (st != SEMQR_OK)
+		return st;
 	sum->seconds[SEMQR_STAGE_UPLOAD] += semqr__now() - t;
 	t = semqr__now();
 
+	/* Load and flatten in one stage (its time counts as flatten's). */
 	semqr__plane in = {w->in, 0, bw, bw, bh};
-	semqr__plane a = {w->a, 0, bw, bw, bh};
 	semqr__plane b = {w->b, 0, bw, bw, bh};
-	semqr_status st = semqr__stage_load(w->ctx, &in, plan->bits, 0.0f, 0.0f, &a, err);
-	if (st == SEMQR_OK)
-		st = finish_stage(w, sum, SEMQR_STAGE_LOAD, &t, err);
-	if (st == SEMQR_OK)
-		st = semqr__stage_flatten(w->ctx, &a, plan->flatten_block, 0, 1e-6f, &b, err);
+	st = semqr__stage_load_flatten(w->ctx, &in, plan->bits, plan->flatten_block, 0, 1e-6f, &b,
+	                               err);
 	if (st == SEMQR_OK)
 		st = finish_stage(w, sum, SEMQR_STAGE_FLATTEN, &t, err);
+	/* The stage has consumed the input: map it again for the next tile. */
+	if (st == SEMQR_OK)
+		st = map_input(w, buffer_pixels(plan) * (size_t)(plan->bits / 8), err);
 	if (st != SEMQR_OK)
 		return st;
 
@@ -264,8 +294,9 @@ semqr_status semqr__device_run(semqr__tile_device *w, const semqr__scan_plan *pl
 		int capacity = *found + *found / 4;
 		release(&w->dcands);
 		w->capacity = 0;
-		if ((st = device_buffer(w->ctx, (size_t)capacity * sizeof(semqr__finder_candidate),
-		                        &w->dcands, err)) != SEMQR_OK)
+		if ((st = device_buffer(w->ctx, CL_MEM_READ_WRITE,
+		                        (size_t)capacity * sizeof(semqr__finder_candidate), &w->dcands,
+		                        err)) != SEMQR_OK)
 			return st;
 		w->capacity = capacity;
 	}
@@ -277,7 +308,7 @@ semqr_status semqr__device_run(semqr__tile_device *w, const semqr__scan_plan *pl
 	cl_mem from[2] = {w->a, w->b};
 	float *to[2] = {slot->grey, slot->flat};
 	for (int k = 0; k < 2; k++) {
-		cst = clEnqueueReadBufferRect(q, from[k], CL_TRUE, buf_origin, host_origin, region,
+		cl_int cst = clEnqueueReadBufferRect(q, from[k], CL_TRUE, buf_origin, host_origin, region,
 		                              (size_t)bw * sizeof(float), 0,
 		                              (size_t)tile->ctx_w * sizeof(float), 0, to[k], 0, NULL,
 		                              NULL);
@@ -329,32 +360,13 @@ static void describe(const semqr__located *loc, const semqr__finder *finders,
 	s->tile_row = tile->row;
 }
 
-/* The triplet check of the scan decoder: the locator's timing-pattern check
- * (semqr__check_triplet_in_image), and then the module pitch the triplet
- * implies (finder centres 4 v + 10 modules apart) within the plan's range
- * for symbols, so that finders of neighbouring symbols, which form right
- * isosceles triangles too, do not make a symbol of the wrong scale. */
-typedef struct tile_check {
-	semqr__image_check image;
-	float module_lo, module_hi;
-} tile_check;
-
-static int check_triplet(void *user, const semqr__finder *f, semqr__triplet *t)
-{
-	tile_check *c = user;
-	if (!semqr__check_triplet_in_image(&c->image, f, t))
-		return 0;
-	const semqr__finder *a = &f[t->tl], *b = &f[t->tr], *d = &f[t->bl];
-	double span = 0.5 * (hypot(b->x - a->x, b->y - a->y) + hypot(d->x - a->x, d->y - a->y));
-	double module = span / (4.0 * t->version + 10.0);
-	return module >= c->module_lo && module <= c->module_hi;
-}
-
-/* One located symbol of a tile, waiting to be reported. */
+/* One located symbol of a tile, waiting to be reported: decoded, or a
+ * failure still pending until the grouping ends (see tile_check). */
 struct semqr__tile_result {
 	semqr_scan_symbol s;
 	semqr_decoded d;
 	semqr_error e;
+	semqr__triplet t; /* whose finders it takes */
 };
 
 /* Whether (x, y) lies inside the quadrilateral q (convex, either winding). */
@@ -393,6 +405,155 @@ static int by_line(const void *pa, const void *pb)
 	return 0;
 }
 
+/* The grouping's check in a tile. It decodes as it goes, so that a triplet
+ * that locates but does not decode gives its finders back to the triplets
+ * after it (a poorer triangle of the same symbol, or its finders with
+ * another third one). A triplet is located when the locator finds its
+ * timing patterns at the plan's min_timing and the module pitch it implies
+ * (finder centres 4 v + 10 modules apart) lies in the plan's range for
+ * symbols (finders of neighbouring symbols form right isosceles triangles
+ * too, of the wrong scale). Then:
+ * - located by semqr__locate_symbol with its centre outside the tile's core
+ *   (the tile whose core holds the centre reports it): accepted undecoded
+ *   when strict (group.c's strict tolerances), rejected when loose;
+ * - located with its centre in the core and decoded: accepted, the result
+ *   stored in the slot;
+ * - else semqr__locate_perspective is tried (a photograph: the three finder
+ *   centres alone misplace the grid), accepted when it decodes in the core;
+ * - else rejected; a strict triplet that semqr__locate_symbol located in
+ *   the core is stored as a pending failure. After the grouping, the
+ *   pending failures whose finders no accepted triplet took are kept, in
+ *   the order they came, each taking its finders in turn, so that a symbol
+ *   that does not decode is still reported, once. Loose triplets are never
+ *   reported undecoded: the decode is what makes them credible.
+ * On a plate of clean symbols every triplet decodes at the first try, and
+ * the work is that of locating and decoding each once. */
+typedef struct tile_check {
+	semqr__tile_slot *s;
+	const semqr__scan_plan *plan;
+	semqr__grey_image img, flat;
+	int cap;            /* room in s->results */
+	semqr_status st;    /* SEMQR_ERR_NO_MEMORY once the results could not grow */
+	semqr_error *err;
+} tile_check;
+
+/* Room for two more results in c->s->results (an attempt and its retry); 0
+ * (with c->st set) when there is none. */
+static int result_room(tile_check *c)
+{
+	semqr__tile_slot *s = c->s;
+	if (s->nresults + 2 <= c->cap)
+		return 1;
+	int cap = c->cap < 8 ? 8 : 2 * c->cap;
+	semqr__tile_result *r = realloc(s->results, (size_t)cap * sizeof *r);
+	if (!r) {
+		c->st = semqr__fail(c->err, SEMQR_ERR_NO_MEMORY,
+		                    "scan decoder: no memory for %d symbols", cap);
+		return 0;
+	}
+	s->results = r;
+	c->cap = cap;
+	return 1;
+}
+
+/* What became of one attempt at a triplet. */
+enum { NOT_LOCATED, OUTSIDE_CORE, NOT_DECODED, DECODED };
+
+/* Locates triplet t (by its three finders, or in perspective), checks its
+ * module pitch and, when its centre is in the core, samples and decodes it
+ * into s->results[s->nresults + k], without counting it. */
+static int attempt(tile_check *c, const semqr__finder *f, const semqr__triplet *t,
+                   int perspective, int k)
+{
+	semqr__tile_slot *s = c->s;
+	const semqr__scan_plan *plan = c->plan;
+	double t0 = semqr__now();
+	semqr__located loc;
+	int ok = perspective ? semqr__locate_perspective(&c->img, f, t, plan->max_version,
+	                                                 plan->min_timing, &loc)
+	                     : semqr__locate_symbol(&c->img, f, t, plan->max_version,
+	                                            plan->min_timing, &loc);
+	if (ok) {
+		const semqr__finder *a = &f[t->tl], *b = &f[t->tr], *d = &f[t->bl];
+		double span =
+		    0.5 * (hypot(b->x - a->x, b->y - a->y) + hypot(d->x - a->x, d->y - a->y));
+		double module = span / (4.0 * loc.version + 10.0);
+		ok = module >= plan->symbol_module_lo && module <= plan->symbol_module_hi;
+	}
+	double t1 = semqr__now();
+	s->seconds_locate += t1 - t0;
+	if (!ok)
+		return NOT_LOCATED;
+	semqr__tile_result *r = &s->results[s->nresults + k];
+	memset(r, 0, sizeof *r);
+	r->t = *t;
+	r->t.version = loc.version;
+	describe(&loc, f, t, plan, &s->tile, &r->s);
+	if (!in_core(&s->tile, r->s.center_px[0], r->s.center_px[1]))
+		return OUTSIDE_CORE; /* the tile whose core holds the centre reports it */
+	semqr__sample_soft(&c->flat, &loc, s->dark);
+	semqr_soft_matrix m = {loc.size, s->dark};
+	int decoded = semqr_decode_matrix(&m, &plan->decode, &r->d, &r->e) == SEMQR_OK;
+	if (decoded) {
+		r->s.decoded = 1;
+		r->s.version = r->d.version;
+	} else {
+		memset(&r->d, 0, sizeof r->d);
+	}
+	s->seconds_decode += semqr__now() - t1;
+	return decoded ? DECODED : NOT_DECODED;
+}
+
+static int check_triplet(void *user, const semqr__finder *f, semqr__triplet *t)
+{
+	tile_check *c = user;
+	semqr__tile_slot *s = c->s;
+	if (c->st != SEMQR_OK || !result_room(c))
+		return 0;
+	int first = attempt(c, f, t, 0, 0);
+	if (first == OUTSIDE_CORE) {
+		t->version = s->results[s->nresults].t.version;
+		return !t->loose;
+	}
+	if (first != DECODED) {
+		/* Perspective: the finder centres alone mislead the grid. */
+		if (attempt(c, f, t, 1, 1) == DECODED) {
+			s->results[s->nresults] = s->results[s->nresults + 1];
+			first = DECODED;
+		}
+	}
+	if (first == DECODED || (first == NOT_DECODED && !t->loose)) {
+		t->version = s->results[s->nresults].t.version;
+		s->nresults++;
+	}
+	return first == DECODED;
+}
+
+/* Keeps, of the pending failures among s->results, those whose finders are
+ * free once the nt accepted triplets have taken theirs, in order, each
+ * taking its finders; the others are dropped. used: nf bytes, zeroed. */
+static void settle_failures(semqr__tile_slot *s, int nt, unsigned char *used)
+{
+	for (int i = 0; i < nt; i++) {
+		const semqr__triplet *t = &s->triplets[i];
+		used[t->tl] = used[t->tr] = used[t->bl] = 1;
+	}
+	int kept = 0;
+	for (int i = 0; i < s->nresults; i++) {
+		semqr__tile_result *r = &s->results[i];
+		const semqr__triplet *t = &r->t;
+		if (!r->s.decoded) {
+			if (used[t->tl] || used[t->tr] || used[t->bl])
+				continue;
+			used[t->tl] = used[t->tr] = used[t->bl] = 1;
+		}
+		if (kept != i)
+			s->results[kept] = *r;
+		kept++;
+	}
+	s->nresults = kept;
+}
+
 /* The CPU stages; returns the status also stored in the slot. */
 static semqr_status locate(semqr__tile_slot *s, const semqr__scan_plan *plan, semqr_error *err)
 {
@@ -405,45 +566,22 @@ static semqr_status locate(semqr__tile_slot *s, const semqr__scan_plan *plan, se
 	if (st != SEMQR_OK)
 		return st;
 	s->nfinders = nf;
-	semqr__grey_image img = {s->grey, tile->ctx_w, tile->ctx_w, tile->ctx_h};
-	semqr__grey_image flat = {s->flat, tile->ctx_w, tile->ctx_w, tile->ctx_h};
-	tile_check check = {{&img, plan->max_version, plan->min_timing}, plan->symbol_module_lo,
-	                    plan->symbol_module_hi};
-	if ((st = semqr__group_symbols(s->finders, nf, plan->max_version, check_triplet, &check,
-	                               s->triplets, &nt, err)) != SEMQR_OK)
-		return st;
+	unsigned char *used = calloc((size_t)nf + 1, 1);
+	if (!used)
+		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "scan decoder: no memory for %d finders",
+		                   nf);
+	tile_check check = {s,    plan, {s->grey, tile->ctx_w, tile->ctx_w, tile->ctx_h},
+	                    {s->flat, tile->ctx_w, tile->ctx_w, tile->ctx_h},
+	                    0,    SEMQR_OK, err};
 	s->seconds_locate += semqr__now() - t;
-
-	s->results = calloc((size_t)nt + 1, sizeof *s->results);
-	if (!s->results)
-		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "scan decoder: no memory for %d symbols",
-		                   nt);
-	for (int i = 0; i < nt; i++) {
-		t = semqr__now();
-		semqr__located loc;
-		int ok = semqr__locate_symbol(&img, s->finders, &s->triplets[i], plan->max_version,
-		                              plan->min_timing, &loc);
-		double t1 = semqr__now();
-		s->seconds_locate += t1 - t;
-		if (!ok)
-			continue;
-		semqr__tile_result *r = &s->results[s->nresults];
-		memset(r, 0, sizeof *r);
-		describe(&loc, s->finders, &s->triplets[i], plan, tile, &r->s);
-		if (!in_core(tile, r->s.center_px[0], r->s.center_px[1]))
-			continue; /* the tile whose core holds the centre reports it */
-		semqr__sample_soft(&flat, &loc, s->dark);
-		semqr_soft_matrix m = {loc.size, s->dark};
-		if (semqr_decode_matrix(&m, &plan->decode, &r->d, &r->e) == SEMQR_OK) {
-			r->s.decoded = 1;
-			r->s.version = r->d.version;
-		} else {
-			memset(&r->d, 0, sizeof r->d);
-		}
-		s->nresults++;
-		s->seconds_decode += semqr__now() - t1;
-	}
-	return SEMQR_OK;
+	st = semqr__group_symbols(s->finders, nf, plan->max_version, check_triplet, &check,
+	                          s->triplets, &nt, err);
+	if (st == SEMQR_OK)
+		st = check.st;
+	if (st == SEMQR_OK)
+		settle_failures(s, nt, used);
+	free(used);
+	return st;
 }
 
 void semqr__slot_locate(semqr__tile_slot *s, const semqr__scan_plan *plan)

@@ -128,7 +128,8 @@ typedef void (*semqr_scan_callback)(void *user, const semqr_scan_symbol *symbol)
 typedef enum semqr_scan_stage {
 	SEMQR_STAGE_READ = 0,  /* reading and converting the scan's bands */
 	SEMQR_STAGE_UPLOAD,    /* cutting tiles and writing them to the device */
-	SEMQR_STAGE_LOAD,      /* device: 8/16 bits -> float */
+	SEMQR_STAGE_LOAD,      /* device: 8/16 bits -> float (fused into flatten by the scan
+	                          decoder, which then reports 0 here) */
 	SEMQR_STAGE_FLATTEN,   /* device: background removal */
 	SEMQR_STAGE_DENOISE,   /* device: Gaussian */
 	SEMQR_STAGE_BINARIZE,  /* device: local-mean threshold */
