@@ -15,32 +15,13 @@ void semqr__homography_apply(const double h[9], double u, double v, double *x, d
 	*y = (h[3] * u + h[4] * v + h[5]) / w;
 }
 
-/* Bilinear grey value at pixel (x, y); 0 with *ok cleared outside the image. */
-static double bilinear(const semqr__grey_image *img, double x, double y, int *ok)
-{
-	if (!(x >= 0.0 && y >= 0.0 && x <= img->width - 1 && y <= img->height - 1)
-	    || img->width < 2 || img->height < 2) {
-		*ok = 0;
-		return 0.0;
-	}
-	int x0 = (int)x, y0 = (int)y;
-	if (x0 > img->width - 2)
-		x0 = img->width - 2;
-	if (y0 > img->height - 2)
-		y0 = img->height - 2;
-	double fx = x - x0, fy = y - y0;
-	const float *p = img->data + (size_t)y0 * (size_t)img->stride + (size_t)x0;
-	const float *q = p + img->stride;
-	return (1.0 - fy) * ((1.0 - fx) * p[0] + fx * p[1]) + fy * ((1.0 - fx) * q[0] + fx * q[1]);
-}
-
 /* Grey value at the centre of module (i, j) plus (du, dv) modules. */
 static double module_at(const semqr__grey_image *img, const double h[9], double u, double v,
                         int *ok)
 {
 	double x, y;
 	semqr__homography_apply(h, u, v, &x, &y);
-	return bilinear(img, x, y, ok);
+	return semqr__grey_bilinear(img, x, y, ok);
 }
 
 /* The affine map taking the finder centres of a symbol of `size` modules

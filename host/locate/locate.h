@@ -233,6 +233,11 @@ int semqr__locate_perspective(const semqr__grey_image *img, const semqr__finder 
 
 /* ---- soft sampling (sample.c) -------------------------------------------- */
 
+/* Bilinear grey value of img at pixel coordinates (x, y) (pixel centres at
+ * integers): inside [0, width - 1] x [0, height - 1] of an image at least
+ * 2 x 2; elsewhere returns 0 and clears *ok (which is otherwise untouched). */
+double semqr__grey_bilinear(const semqr__grey_image *img, double x, double y, int *ok);
+
 /* Writes loc->size^2 module means (row-major, module (i, j) at
  * means[j * size + i]): each the mean of a 3 x 3 grid of bilinear samples at
  * module offsets -0.25, 0, 0.25 around the module's centre (the central ~60 %
