@@ -166,6 +166,30 @@ void semqr__sim_locate(const semqr__sim *sim, int frame, double qx, double qy, d
 	*py_out = Y;
 }
 
+/* Drift along y (nm) at time t is v m + a m^2 / 2, m = t / 60: over [ta, tb]
+ * its extremes lie at the ends or at the vertex m = -v / a. Row positions
+ * interpolate it between knots up to KNOT pixels past the row's end, so tb
+ * is taken there. */
+void semqr__sim_strip_reach(const semqr__sim *sim, int frame, int y0, int y1, double *lo_nm,
+                            double *hi_nm)
+{
+	const double px = sim->o.pixel_nm, v = sim->o.drift_nm_per_min[1];
+	const double a = sim->o.drift_accel_nm_per_min2[1];
+	const int P = sim->pad;
+	double ma = pixel_time(sim, frame, -P, y0 - P) / 60;
+	double mb = pixel_time(sim, frame, sim->width + P + KNOT, y1 - 1 + P) / 60;
+	double da = v * ma + 0.5 * a * ma * ma, db = v * mb + 0.5 * a * mb * mb;
+	double dmin = fmin(da, db), dmax = fmax(da, db);
+	if (a != 0 && -v / a > ma && -v / a < mb) {
+		double m = -v / a, d = v * m + 0.5 * a * m * m;
+		dmin = fmin(dmin, d);
+		dmax = fmax(dmax, d);
+	}
+	double bound = sim->motion_bound_px + 1;
+	*lo_nm = (y0 - P - bound) * px - dmax;
+	*hi_nm = (y1 + P + bound) * px - dmin;
+}
+
 /* ---- preparation -------------------------------------------------------- */
 
 static int compare_jumps(const void *a, const void *b)
@@ -296,19 +320,15 @@ semqr_status semqr__sim_instrument_prepare(semqr__sim *sim, semqr_error *err)
 	if (st != SEMQR_OK)
 		return st;
 
-	/* Bound on any pixel's displacement, halo rows and columns included. */
-	double t_end = o->frames * sim->frame_period_s + (sim->pad + 1) * sim->line_time_s;
-	double t_abs = fmax(t_end, (sim->pad + 1) * sim->line_time_s) / 60;
-	double drift = 0;
-	for (int k = 0; k < 2; k++)
-		drift += fabs(o->drift_nm_per_min[k]) * t_abs +
-		         0.5 * fabs(o->drift_accel_nm_per_min2[k]) * t_abs * t_abs;
+	/* Bound on any pixel's displacement but the drift, halo rows and columns
+	 * included (semqr__sim_strip_reach adds the drift of the strip's own
+	 * time, which grows with the frame time). In doubles: width^2 overflows
+	 * an int from 46341 pixels on. */
 	double hw = sim->width / 2.0 + sim->pad, hh = sim->height / 2.0 + sim->pad;
-	double dist = fabs(o->distortion) * (hw * hw + hh * hh) / (sim->width * sim->width / 4.0) *
-	              fmax(hw, hh);
+	double half = sim->width / 2.0;
+	double dist = fabs(o->distortion) * (hw * hw + hh * hh) / (half * half) * fmax(hw, hh);
 	double start = fabs(o->line_start_px) * exp((sim->pad + 1) / o->line_start_decay_px);
-	sim->motion_bound_px = drift / o->pixel_nm + jump_sum + vib_sum + 8 * o->line_jitter_px +
-	                       dist + start + 1;
+	sim->motion_bound_px = jump_sum + vib_sum + 8 * o->line_jitter_px + dist + start + 1;
 	return SEMQR_OK;
 }
 

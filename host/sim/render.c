@@ -13,7 +13,8 @@
  *   + 4 R W               probe output
  *   + 2 R W               samples (16-bit)
  *   + 12 (W + 2P)         positions and scratch of one row
- *   + the symbols of the grid rows the strip meets (about 8 KB each).
+ *   + the symbols of the grid rows the strip reaches (semqr__sim_strip_reach;
+ *     some 16 KB each at version 3).
  * Automatic strips hold about 4 Mi scene samples: some 40 MB per thread.
  */
 #include <math.h>
@@ -133,8 +134,8 @@ static semqr_status render_strip(worker *w)
 {
 	const semqr__sim *sim = w->sim;
 	const int W = sim->width, P = sim->pad, sw = W + 2 * P;
-	const double px = sim->o.pixel_nm, bound = sim->motion_bound_px + 1;
-	double y0_nm = (w->y0 - P - bound) * px, y1_nm = (w->y0 + w->rows + P + bound) * px;
+	double y0_nm, y1_nm;
+	semqr__sim_strip_reach(sim, w->frame, w->y0, w->y0 + w->rows, &y0_nm, &y1_nm);
 	semqr_status st = semqr__sim_cache_cover(sim, &w->cache, y0_nm, y1_nm, &w->err);
 	if (st != SEMQR_OK)
 		return st;

@@ -90,7 +90,8 @@ typedef struct semqr__sim {
 
 	double dose;           /* detected quanta per pixel on the film */
 	double line_time_s, frame_time_s, frame_period_s;
-	double motion_bound_px;/* bound on the displacement of any pixel, any frame */
+	double motion_bound_px;/* bound on the displacement of any pixel, any frame, but
+	                          the drift (see semqr__sim_strip_reach) */
 
 	int vibrations;
 	sim_vibration vib[SEMQR_SIM_VIBRATION_MAX];
@@ -226,6 +227,12 @@ void semqr__sim_row_positions(const semqr__sim *sim, int frame, int y, int x0, i
  * point (qx, qy) nm in frame f. */
 void semqr__sim_locate(const semqr__sim *sim, int frame, double qx, double qy, double *px,
                        double *py);
+/* Scene rows [*lo_nm, *hi_nm] that pixel rows y0 .. y1-1 of frame f and the
+ * probe's halo rows around them can sample, at any column: the drift over
+ * the strip's own time plus motion_bound_px. Bounded by the strip, not by
+ * the frame time. */
+void semqr__sim_strip_reach(const semqr__sim *sim, int frame, int y0, int y1, double *lo_nm,
+                            double *hi_nm);
 /* Applies the probe to a strip: in has rows + 2 pad rows of width + 2 pad
  * columns (stride width + 2 pad); out gets rows x width. tmp holds
  * rows * (width + 2 pad) floats. */
