@@ -10,9 +10,11 @@ BENCH/peers/*.json (see peers.py); writes RESULTS/latest.md, latest.csv,
 throughput.png, memory.png and, with a dose sweep, rate-vs-dose.png.
 
 Per semqr run: the process's wall time and peak resident set size from
-`/usr/bin/time -v`, and from the summary line the seconds per stage (locate
-and decode are summed over the decoder threads, so they can exceed the wall
-time) and the library call's total. Warm figures are medians over the warm
+`/usr/bin/time -v`, and from the summary line the seconds per stage (group,
+locate and decode are summed over the decoder threads, so they can exceed
+the wall time) and the library call's total. Runs of a binary from before
+the group and output stages existed have no such keys: their cells stay
+empty and their rows are marked. Warm figures are medians over the warm
 runs, each figure separately. Correct and wrong payloads are scored against
 the ground truth by peers.score, as for the peers.
 """
@@ -29,8 +31,10 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peers import load_truth, score  # noqa: E402
 
-STAGES = ["read", "upload", "load", "flatten", "denoise", "binarize", "finder", "locate",
-          "decode"]
+STAGES = ["read", "upload", "load", "flatten", "denoise", "binarize", "finder", "group",
+          "locate", "decode", "output"]
+# Marks the rows of runs from before the group/output split.
+BEFORE_SPLIT = " †"
 BUDGET_MB = 1024
 
 
@@ -63,7 +67,8 @@ def semqr_run(stem, kind, jsonl=None):
          "wall_s": wall, "total_s": s["seconds"]["total"], "peak_rss_kb": rss,
          "memory_planned_mb": s["memory_bytes"] / 2**20}
     for st in STAGES:
-        r[st + "_s"] = s["seconds"][st]
+        r[st + "_s"] = s["seconds"].get(st)
+    r["split"] = "group" in s["seconds"]
     if jsonl:
         truth = load_truth(s["file"])
         payloads = []
@@ -199,20 +204,25 @@ def markdown(machine, semqr, dose, peers):
         "## semqr per stage (seconds; Mpixel/s in brackets)",
         "",
         "Read, upload and the five device kernels run on the main thread one after the "
-        "other (each kernel is waited for); locate (clustering finder runs, grouping them "
-        "into symbols, geometry) and decode (sampling, Reed-Solomon) are summed over the "
-        "decoder threads and overlap the rest. Output (JSON Lines) is written from the "
-        "decode callbacks and is inside `total`; `outside` is the process wall time minus "
-        "the library call (start-up, OpenCL platform and context, exit).",
+        "other (each kernel is waited for); group (clustering finder runs into finder "
+        "patterns, grouping these into symbols), locate (geometry: version, homography) "
+        "and decode (sampling, Reed-Solomon) exclude each other, are summed over the "
+        "decoder threads and overlap the rest. Output is the time in the decode callbacks "
+        "(writing the JSON Lines), on the main thread, inside `total`; `outside` is the "
+        "process wall time minus the library call (start-up, OpenCL platform and context, "
+        "exit). Rows marked%s were measured before group and output were split out: their "
+        "locate also covered clustering and grouping, and output was not measured (empty "
+        "cells)." % BEFORE_SPLIT,
         "",
     ]
     head = ["plate", "run"] + STAGES + ["total", "outside"]
     rows = []
     for r in semqr:
-        row = [side_name(r["side"]), r["kind"]]
+        row = [side_name(r["side"]), r["kind"] + ("" if r["split"] else BEFORE_SPLIT)]
         for st in STAGES:
             s = r[st + "_s"]
-            row.append("%s (%s)" % (fmt(s), fmt(r["pixels"] / s / 1e6 if s > 0 else None)))
+            row.append("" if s is None else
+                       "%s (%s)" % (fmt(s), fmt(r["pixels"] / s / 1e6 if s > 0 else None)))
         row += [r["total_s"], r["wall_s"] - r["total_s"]]
         rows.append(row)
     lines += [table(head, rows), ""]

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "semqr/decode.h"
 #include "semqr/semqr.h"
@@ -341,7 +342,8 @@ static void test_pure_noise(void **state)
 		write_noise_pgm(path, 700, 500, sigma[k], (uint64_t)k + 1);
 		semqr_scan *scan = NULL;
 		semqr_error err;
-		assert_int_equal(semqr_scan_open(path, NULL, &scan, &err), SEMQR_OK);
+		semqr_scan_options so = {0.0, 0};
+	assert_int_equal(semqr_scan_open(path, &so, &scan, &err), SEMQR_OK);
 		found_set *set = calloc(1, sizeof *set);
 		assert_non_null(set);
 		semqr_scan_summary sum;
@@ -420,6 +422,94 @@ static void test_threads_same_output(void **state)
 	}
 }
 
+/* ---- stage times ---------------------------------------------------------------- */
+
+/* Seconds of C11's TIME_UTC clock. */
+static double wall_seconds(void)
+{
+	struct timespec ts;
+	timespec_get(&ts, TIME_UTC);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Work the slow callback does per symbol, in seconds. */
+#define CALLBACK_WORK 1e-3
+
+/* collect(), then CALLBACK_WORK seconds of busy waiting: a callback whose
+ * time the output stage must account for. */
+static void slow_collect(void *user, const semqr_scan_symbol *sym)
+{
+	collect(user, sym);
+	double t = wall_seconds();
+	while (wall_seconds() - t < CALLBACK_WORK)
+		;
+}
+
+/* Decodes plate100 (25 tiles of 512 px) with `threads` decoder threads and
+ * callback cb; checks that 100 symbols came out and that every stage time is
+ * finite and >= 0. */
+static void decode_timed(int threads, semqr_scan_callback cb, found_set *set,
+                         semqr_scan_summary *sum)
+{
+	semqr_scan_decode_options o;
+	semqr_scan_decode_options_init(&o);
+	o.tile = 512;
+	o.threads = threads;
+	char path[1024];
+	path_of(path, sizeof path, "datasets/plate100.tif");
+	semqr_scan *scan = NULL;
+	semqr_error err;
+	semqr_scan_options so = {0.0, 0};
+	assert_int_equal(semqr_scan_open(path, &so, &scan, &err), SEMQR_OK);
+	set->n = 0;
+	semqr_status st = semqr_decode_scan(scan, &o, cb, set, sum, &err);
+	semqr_scan_close(scan);
+	if (st != SEMQR_OK)
+		fail_msg("plate100: %s", err.message);
+	assert_int_equal(sum->decoded, 100);
+	printf("%d threads, %s callback:", threads, cb ? "slow" : "no");
+	for (int k = 0; k < SEMQR_STAGE_COUNT; k++) {
+		printf(" %s %.4f", semqr_scan_stage_name((semqr_scan_stage)k), sum->seconds[k]);
+		assert_true(isfinite(sum->seconds[k]));
+		assert_true(sum->seconds[k] >= 0.0);
+	}
+	printf(", total %.4f\n", sum->seconds_total);
+}
+
+/* The summary's stage times: the new stages are named; with the work all on
+ * the calling thread (0 decoder threads) the stages are disjoint intervals
+ * of the call, so they add up to no more than its total; the CPU stages
+ * each did work (100 symbols grouped, located and decoded); the output stage
+ * holds at least the callbacks' known work, and nothing without a callback.
+ * With 2 decoder threads the output stage still holds the callbacks' work
+ * and stays within the call. */
+static void test_stage_times(void **state)
+{
+	static found_set set;
+	semqr_scan_summary sum;
+	assert_string_equal(semqr_scan_stage_name(SEMQR_STAGE_GROUP), "group");
+	assert_string_equal(semqr_scan_stage_name(SEMQR_STAGE_OUTPUT), "output");
+	assert_string_equal(semqr_scan_stage_name(SEMQR_STAGE_COUNT), "unknown");
+
+	decode_timed(0, slow_collect, &set, &sum);
+	double stages = 0.0;
+	for (int k = 0; k < SEMQR_STAGE_COUNT; k++)
+		stages += sum.seconds[k];
+	assert_true(stages <= sum.seconds_total + 1e-9);
+	assert_true(sum.seconds[SEMQR_STAGE_GROUP] > 0.0);
+	assert_true(sum.seconds[SEMQR_STAGE_LOCATE] > 0.0);
+	assert_true(sum.seconds[SEMQR_STAGE_DECODE] > 0.0);
+	assert_true(sum.seconds[SEMQR_STAGE_OUTPUT] >= 100 * CALLBACK_WORK);
+
+	decode_timed(2, slow_collect, &set, &sum);
+	assert_true(sum.seconds[SEMQR_STAGE_OUTPUT] >= 100 * CALLBACK_WORK);
+	assert_true(sum.seconds[SEMQR_STAGE_OUTPUT] <= sum.seconds_total);
+	assert_true(sum.seconds[SEMQR_STAGE_GROUP] > 0.0);
+
+	decode_timed(0, NULL, &set, &sum);
+	assert_true(sum.seconds[SEMQR_STAGE_OUTPUT] == 0.0);
+}
+
 /* ---- errors -------------------------------------------------------------------- */
 
 static void test_errors(void **state)
@@ -428,7 +518,8 @@ static void test_errors(void **state)
 	path_of(path, sizeof path, "datasets/plate100.tif");
 	semqr_scan *scan = NULL;
 	semqr_error err;
-	assert_int_equal(semqr_scan_open(path, NULL, &scan, &err), SEMQR_OK);
+	semqr_scan_options so = {0.0, 0};
+	assert_int_equal(semqr_scan_open(path, &so, &scan, &err), SEMQR_OK);
 	semqr_scan_decode_options o;
 	semqr_scan_summary sum;
 
@@ -502,6 +593,16 @@ static void test_cli(void **state)
 	char *summary = strstr(out, "{\"type\":\"summary\"");
 	assert_non_null(summary);
 	assert_non_null(strstr(summary, "\"decoded\":1,"));
+	/* Every stage in "seconds", the new ones included. */
+	char *seconds = strstr(summary, "\"seconds\":{");
+	assert_non_null(seconds);
+	for (int k = 0; k < SEMQR_STAGE_COUNT; k++) {
+		char key[32];
+		snprintf(key, sizeof key, "\"%s\":", semqr_scan_stage_name((semqr_scan_stage)k));
+		char *at = strstr(seconds, key);
+		assert_non_null(at);
+		assert_true(at < strstr(seconds, "\"total\":"));
+	}
 	assert_int_equal(strchr(summary, '\n')[1], '\0');
 	free(out);
 
@@ -574,6 +675,7 @@ int main(void)
 	    cmocka_unit_test(test_pure_noise),
 	    cmocka_unit_test(test_tiled_equals_whole),
 	    cmocka_unit_test(test_threads_same_output),
+	    cmocka_unit_test(test_stage_times),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_cli),
 	};

@@ -461,7 +461,10 @@ enum { NOT_LOCATED, OUTSIDE_CORE, NOT_DECODED, DECODED };
 
 /* Locates triplet t (by its three finders, or in perspective), checks its
  * module pitch and, when its centre is in the core, samples and decodes it
- * into s->results[s->nresults + k], without counting it. */
+ * into s->results[s->nresults + k], without counting it. The locating (up to
+ * the core test) adds to s->seconds_locate, the sampling and decoding to
+ * s->seconds_decode; the scheduler counts the rest of the CPU stages as
+ * grouping. */
 static int attempt(tile_check *c, const semqr__finder *f, const semqr__triplet *t,
                    int perspective, int k)
 {
@@ -480,15 +483,17 @@ static int attempt(tile_check *c, const semqr__finder *f, const semqr__triplet *
 		double module = span / (4.0 * loc.version + 10.0);
 		ok = module >= plan->symbol_module_lo && module <= plan->symbol_module_hi;
 	}
-	double t1 = semqr__now();
-	s->seconds_locate += t1 - t0;
-	if (!ok)
+	if (!ok) {
+		s->seconds_locate += semqr__now() - t0;
 		return NOT_LOCATED;
+	}
 	semqr__tile_result *r = &s->results[s->nresults + k];
 	memset(r, 0, sizeof *r);
 	r->t = *t;
 	r->t.version = loc.version;
 	describe(&loc, f, t, plan, &s->tile, &r->s);
+	double t1 = semqr__now();
+	s->seconds_locate += t1 - t0;
 	if (!in_core(&s->tile, r->s.center_px[0], r->s.center_px[1]))
 		return OUTSIDE_CORE; /* the tile whose core holds the centre reports it */
 	semqr__sample_soft(&c->flat, &loc, s->dark);
@@ -558,7 +563,6 @@ static void settle_failures(semqr__tile_slot *s, int nt, unsigned char *used)
 static semqr_status locate(semqr__tile_slot *s, const semqr__scan_plan *plan, semqr_error *err)
 {
 	const semqr__tile *tile = &s->tile;
-	double t = semqr__now();
 	int nf = 0, nt = 0;
 	qsort(s->cands, (size_t)s->found, sizeof *s->cands, by_line);
 	const semqr__run_candidate *runs = (const semqr__run_candidate *)(const void *)s->cands;
@@ -573,7 +577,6 @@ static semqr_status locate(semqr__tile_slot *s, const semqr__scan_plan *plan, se
 	tile_check check = {s,    plan, {s->grey, tile->ctx_w, tile->ctx_w, tile->ctx_h},
 	                    {s->flat, tile->ctx_w, tile->ctx_w, tile->ctx_h},
 	                    0,    SEMQR_OK, err};
-	s->seconds_locate += semqr__now() - t;
 	st = semqr__group_symbols(s->finders, nf, plan->max_version, check_triplet, &check,
 	                          s->triplets, &nt, err);
 	if (st == SEMQR_OK)
@@ -600,6 +603,7 @@ semqr_status semqr__slot_emit(semqr__tile_slot *s, semqr_scan_callback cb, void 
 	sum->finders += s->nfinders;
 	sum->seconds[SEMQR_STAGE_LOCATE] += s->seconds_locate;
 	sum->seconds[SEMQR_STAGE_DECODE] += s->seconds_decode;
+	double output = 0.0;
 	semqr__tile_result *res = s->results;
 	int nr = s->status == SEMQR_OK ? s->nresults : 0;
 	/* A failure is reported only when its centre lies in no decoded symbol
@@ -621,9 +625,13 @@ semqr_status semqr__slot_emit(semqr__tile_slot *s, semqr_scan_callback cb, void 
 			sum->decoded++;
 		}
 		sum->located++;
-		if (cb)
+		if (cb) {
+			double t = semqr__now();
 			cb(user, &r->s);
+			output += semqr__now() - t;
+		}
 	}
+	sum->seconds[SEMQR_STAGE_OUTPUT] += output;
 	for (int i = 0; i < s->nresults; i++)
 		semqr_decoded_free(&res[i].d);
 	free(res);

@@ -123,8 +123,12 @@ typedef struct semqr_scan_symbol {
  * in the locator's order. */
 typedef void (*semqr_scan_callback)(void *user, const semqr_scan_symbol *symbol);
 
-/* Stage timings (seconds of wall-clock time, CLOCK_MONOTONIC; locate and
- * decode summed over the decoder threads). */
+/* Stage timings, in seconds of wall-clock time (CLOCK_MONOTONIC). Read,
+ * upload, the device stages and output are timed on the calling thread;
+ * group, locate and decode on the decoder threads, summed over them, so with
+ * several threads their sum may exceed seconds_total. Group, locate and
+ * decode exclude each other: the grouping calls the locator and the decoder
+ * for each candidate triplet, and their times are taken out of its own. */
 typedef enum semqr_scan_stage {
 	SEMQR_STAGE_READ = 0,  /* reading and converting the scan's bands */
 	SEMQR_STAGE_UPLOAD,    /* cutting tiles and writing them to the device */
@@ -134,8 +138,13 @@ typedef enum semqr_scan_stage {
 	SEMQR_STAGE_DENOISE,   /* device: Gaussian */
 	SEMQR_STAGE_BINARIZE,  /* device: local-mean threshold */
 	SEMQR_STAGE_FINDER,    /* device: finder runs, read back with the grey tile */
-	SEMQR_STAGE_LOCATE,    /* CPU: clustering, grouping, geometry */
+	SEMQR_STAGE_LOCATE,    /* CPU: geometry of candidate symbols (timing patterns,
+	                          version, homography) */
 	SEMQR_STAGE_DECODE,    /* CPU: soft sampling and Reed-Solomon decoding */
+	SEMQR_STAGE_GROUP,     /* CPU: clustering finder runs into finder patterns and
+	                          grouping these into symbols (the rest of the decoder
+	                          threads' work: all but locate and decode) */
+	SEMQR_STAGE_OUTPUT,    /* the caller's callback, timed around each call */
 	SEMQR_STAGE_COUNT
 } semqr_scan_stage;
 
