@@ -98,7 +98,9 @@ typedef struct semqr__tile_slot {
 	semqr__tile_result *results;
 	int nresults;
 	long nfinders;
-	double seconds_locate, seconds_decode;
+	/* CPU seconds: geometry, sampling + decoding, and the rest (sorting,
+	 * clustering, grouping), exclusive of each other. */
+	double seconds_locate, seconds_decode, seconds_group;
 	semqr_status status;
 	semqr_error err;
 } semqr__tile_slot;

@@ -463,8 +463,7 @@ enum { NOT_LOCATED, OUTSIDE_CORE, NOT_DECODED, DECODED };
  * module pitch and, when its centre is in the core, samples and decodes it
  * into s->results[s->nresults + k], without counting it. The locating (up to
  * the core test) adds to s->seconds_locate, the sampling and decoding to
- * s->seconds_decode; the scheduler counts the rest of the CPU stages as
- * grouping. */
+ * s->seconds_decode; semqr__slot_locate counts the rest as grouping. */
 static int attempt(tile_check *c, const semqr__finder *f, const semqr__triplet *t,
                    int perspective, int k)
 {
@@ -594,7 +593,10 @@ void semqr__slot_locate(semqr__tile_slot *s, const semqr__scan_plan *plan)
 	s->nfinders = 0;
 	s->seconds_locate = s->seconds_decode = 0.0;
 	semqr__clear(&s->err);
+	double t = semqr__now();
 	s->status = locate(s, plan, &s->err);
+	double group = semqr__now() - t - s->seconds_locate - s->seconds_decode;
+	s->seconds_group = group > 0.0 ? group : 0.0;
 }
 
 semqr_status semqr__slot_emit(semqr__tile_slot *s, semqr_scan_callback cb, void *user,
@@ -603,6 +605,7 @@ semqr_status semqr__slot_emit(semqr__tile_slot *s, semqr_scan_callback cb, void 
 	sum->finders += s->nfinders;
 	sum->seconds[SEMQR_STAGE_LOCATE] += s->seconds_locate;
 	sum->seconds[SEMQR_STAGE_DECODE] += s->seconds_decode;
+	sum->seconds[SEMQR_STAGE_GROUP] += s->seconds_group;
 	double output = 0.0;
 	semqr__tile_result *res = s->results;
 	int nr = s->status == SEMQR_OK ? s->nresults : 0;

@@ -289,7 +289,6 @@ typedef struct pool {
 	semqr__tile_slot *slots;
 	int *state;
 	long *seq;
-	double *seconds;    /* wall time of each slot's last semqr__slot_locate */
 	int nslots;
 	int quit;
 	pthread_t *threads;
@@ -306,14 +305,6 @@ static int next_ready(const pool *p)
 	return best;
 }
 
-/* Locates slot i, timing it. Touches only slot i's entries. */
-static void locate_slot(pool *p, int i)
-{
-	double t = semqr__now();
-	semqr__slot_locate(&p->slots[i], p->plan);
-	p->seconds[i] = semqr__now() - t;
-}
-
 static void *decoder_thread(void *arg)
 {
 	pool *p = arg;
@@ -328,7 +319,7 @@ static void *decoder_thread(void *arg)
 		}
 		p->state[i] = SLOT_LOCATING;
 		pthread_mutex_unlock(&p->mu);
-		locate_slot(p, i);
+		semqr__slot_locate(&p->slots[i], p->plan);
 		pthread_mutex_lock(&p->mu);
 		p->state[i] = SLOT_DONE;
 		pthread_cond_broadcast(&p->cv);
@@ -353,7 +344,6 @@ static void pool_destroy(pool *p)
 	free(p->slots);
 	free(p->state);
 	free(p->seq);
-	free(p->seconds);
 	free(p->threads);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
@@ -369,9 +359,8 @@ static semqr_status pool_create(pool *p, const semqr__scan_plan *plan, semqr_err
 	p->slots = calloc((size_t)p->nslots, sizeof *p->slots);
 	p->state = calloc((size_t)p->nslots, sizeof *p->state);
 	p->seq = calloc((size_t)p->nslots, sizeof *p->seq);
-	p->seconds = calloc((size_t)p->nslots, sizeof *p->seconds);
 	p->threads = plan->threads ? calloc((size_t)plan->threads, sizeof *p->threads) : NULL;
-	if (!p->slots || !p->state || !p->seq || !p->seconds || (plan->threads && !p->threads)) {
+	if (!p->slots || !p->state || !p->seq || (plan->threads && !p->threads)) {
 		pool_destroy(p);
 		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "scan decoder: no memory for %d slots",
 		                   p->nslots);
@@ -427,9 +416,6 @@ static int emit_until(emitter *e, int need_free)
 		if (done >= 0) {
 			p->state[done] = SLOT_EMITTING;
 			pthread_mutex_unlock(&p->mu);
-			const semqr__tile_slot *s = &p->slots[done];
-			double group = p->seconds[done] - s->seconds_locate - s->seconds_decode;
-			e->sum->seconds[SEMQR_STAGE_GROUP] += group > 0.0 ? group : 0.0;
 			semqr_error err;
 			semqr_status st = semqr__slot_emit(&p->slots[done], e->cb, e->user, e->sum, &err);
 			if (st != SEMQR_OK && e->status == SEMQR_OK) {
@@ -459,7 +445,7 @@ static void submit(emitter *e, int slot)
 {
 	pool *p = e->p;
 	if (p->nthreads == 0)
-		locate_slot(p, slot);
+		semqr__slot_locate(&p->slots[slot], p->plan);
 	pthread_mutex_lock(&p->mu);
 	p->seq[slot] = e->next_seq++;
 	p->state[slot] = p->nthreads ? SLOT_READY : SLOT_DONE;
