@@ -145,6 +145,28 @@ static void test_constant_and_impulse(void **state)
 	free(in.data);
 }
 
+/* sigma 0 (the scan decoder's ablation without denoising) copies the
+ * input exactly, whatever the radius. */
+static void test_sigma_zero_is_identity(void **state)
+{
+	(void)state;
+	int w = 37, h = 23;
+	for (int radius = 0; radius <= 2; radius++) {
+		ref_image in;
+		assert_int_equal(ref_image_init(&in, sizeof(float), w, h, radius, 0), 0);
+		ref_rng rng;
+		ref_rng_seed(&rng, 11 + (uint64_t)radius);
+		for (size_t i = 0; i < in.count; i++)
+			((float *)in.data)[i] = ref_rng_gauss(&rng);
+		float *dev = run_device(&in, 0.0f, radius, radius % 2);
+		for (int y = 0; y < h; y++)
+			for (int x = 0; x < w; x++)
+				assert_true(dev[y * w + x] == *(float *)ref_image_at(&in, x, y));
+		free(dev);
+		free(in.data);
+	}
+}
+
 /* White Gaussian noise of deviation 1 comes out with deviation
  * sum_k w_k^2 (the square root of the 2-D sum of squared weights), within 5%
  * over a 256 x 256 image (65536 samples). */
@@ -193,7 +215,7 @@ static void test_invalid(void **state)
 	assert_int_equal(semqr__stage_denoise(ctx, &in, 1.0f, 3, NULL, &out, &err),
 	                 SEMQR_ERR_INVALID_ARGUMENT);
 	in.height = out.height = 50;
-	assert_int_equal(semqr__stage_denoise(ctx, &in, 0.0f, 3, NULL, &out, &err),
+	assert_int_equal(semqr__stage_denoise(ctx, &in, -1.0f, 3, NULL, &out, &err),
 	                 SEMQR_ERR_INVALID_ARGUMENT);
 	in.origin = 16 * 100 + 16;
 	assert_int_equal(semqr__stage_denoise(ctx, &in, 5.0f, 16, NULL, &out, &err),
@@ -231,7 +253,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_random_vs_reference), cmocka_unit_test(test_constant_and_impulse),
 	    cmocka_unit_test(test_noise_reduction),     cmocka_unit_test(test_invalid),
-	    cmocka_unit_test(test_sigma_rule),
+	    cmocka_unit_test(test_sigma_rule),          cmocka_unit_test(test_sigma_zero_is_identity),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

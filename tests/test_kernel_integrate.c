@@ -36,15 +36,19 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* A source frame of sw x sh pixels at `bits`, in a padded buffer. */
+/* A source frame of sw x sh pixels at `bits`, in a padded buffer; the
+ * stage is given its rows win_y0 .. win_y0 + win_h - 1 as the window. */
 typedef struct frame {
 	ref_image im;
 	int bits;
+	int win_y0, win_h;
 } frame;
 
 static void frame_random(frame *f, int sw, int sh, int bits, ref_rng *rng)
 {
 	f->bits = bits;
+	f->win_y0 = 0;
+	f->win_h = sh;
 	assert_int_equal(ref_image_init(&f->im, (size_t)bits / 8, sw, sh, 2, 3), 0);
 	for (size_t i = 0; i < f->im.count; i++) {
 		uint32_t v = ref_rng_u32(rng);
@@ -86,8 +90,8 @@ static void run_both(const frame *f, const semqr__shift_field *field, int ox, in
 		rs[i] = init_sum + (float)((i % (size_t)width) % 7);
 		rw[i] = init_w;
 	}
-	ref_integrate(ref_image_at(&f->im, 0, 0), f->bits, f->im.stride, f->im.w, f->im.h, field,
-	              ox, oy, width, height, rs, width, rw, width);
+	ref_integrate(ref_image_at(&f->im, 0, f->win_y0), f->bits, f->im.stride, f->im.w, f->im.h,
+	              f->win_y0, f->win_h, field, ox, oy, width, height, rs, width, rw, width);
 
 	semqr__plane psrc, psum, pw;
 	cl_mem src_mem = ref_image_upload(ctx, &f->im, &psrc);
@@ -96,9 +100,11 @@ static void run_both(const frame *f, const semqr__shift_field *field, int ox, in
 	assert_non_null(src_mem);
 	assert_non_null(sum_mem);
 	assert_non_null(w_mem);
+	psrc.origin += (size_t)f->win_y0 * (size_t)psrc.stride;
+	psrc.height = f->win_h;
 	semqr_error err;
-	semqr_status st =
-	    semqr__stage_integrate(ctx, &psrc, f->bits, field, ox, oy, &psum, &pw, &err);
+	semqr_status st = semqr__stage_integrate(ctx, &psrc, f->bits, f->win_y0, f->im.h, field,
+	                                         ox, oy, &psum, &pw, &err);
 	if (st != SEMQR_OK)
 		fprintf(stderr, "%s\n", err.message);
 	assert_int_equal(st, SEMQR_OK);
@@ -161,6 +167,44 @@ static void test_random_vs_reference(void **state)
 			}
 }
 
+/* A window of frame rows gives the whole frame's result exactly when it
+ * holds every row the shifted samples touch, and still matches the
+ * reference when it does not (rows clamped into the window): random 8 and
+ * 16-bit frames, 2 x 3 fields with shifts up to +-6 px, sum windows of
+ * rows [a, b) at out_y0 = a with source windows of a +- 8 rows (enough)
+ * and a +- 2 rows (too few), 12 trials each bit for bit. */
+static void test_windowed_source(void **state)
+{
+	ref_rng rng;
+	ref_rng_seed(&rng, 21);
+	for (int trial = 0; trial < 12; trial++) {
+		int bits = trial % 2 ? 16 : 8;
+		int sw = 33 + trial, sh = 61 + 2 * trial;
+		frame f;
+		frame_random(&f, sw, sh, bits, &rng);
+		float nodes[12];
+		for (int i = 0; i < 12; i++)
+			nodes[i] = (ref_rng_uniform(&rng) - 0.5f) * 12.0f;
+		semqr__shift_field field = {2, 3, 4.0f, 6.0f, (float)sw / 2, (float)sh / 3, nodes};
+		int a = (int)(ref_rng_u32(&rng) % (unsigned)(sh - 10)), b = a + 10;
+		float *whole_sum, *whole_w, *sum, *w;
+		run_both(&f, &field, 0, a, sw, b - a, 0.0f, 0.0f, &whole_sum, &whole_w);
+		for (int margin = 8; margin >= 2; margin -= 6) {
+			f.win_y0 = a - margin > 0 ? a - margin : 0;
+			f.win_h = (b + margin < sh ? b + margin : sh) - f.win_y0;
+			run_both(&f, &field, 0, a, sw, b - a, 0.0f, 0.0f, &sum, &w);
+			if (margin == 8)
+				for (int i = 0; i < sw * (b - a); i++)
+					assert_true(sum[i] == whole_sum[i] && w[i] == whole_w[i]);
+			free(sum);
+			free(w);
+		}
+		free(whole_sum);
+		free(whole_w);
+		free(f.im.data);
+	}
+}
+
 /* Exact expectations. 16-bit frame v(x, y) = 1000 + 37 x + 101 y (linear,
  * so bilinear interpolation reproduces it exactly in float):
  * - shift (3, -2): sum = v(x + 3, y - 2) and weight 1 where that pixel
@@ -175,6 +219,8 @@ static void test_exact_shifts(void **state)
 	int w = 23, h = 17;
 	frame f;
 	f.bits = 16;
+	f.win_y0 = 0;
+	f.win_h = h;
 	assert_int_equal(ref_image_init(&f.im, 2, w, h, 0, 0), 0);
 	memset(f.im.data, 0, f.im.count * 2);
 	for (int y = 0; y < h; y++)
@@ -262,7 +308,8 @@ static void test_unbiased_mean(void **state)
 			nodes[i] = k ? (ref_rng_uniform(&rng) - 0.5f) * 16.0f : 0.0f;
 		semqr__shift_field field = {2, 2, 5.0f, 4.0f, 30.0f, 20.0f, nodes};
 		assert_int_equal(
-		    semqr__stage_integrate(ctx, &psrc, 8, &field, 0, 0, &psum, &pw, &err), SEMQR_OK);
+		    semqr__stage_integrate(ctx, &psrc, 8, 0, h, &field, 0, 0, &psum, &pw, &err),
+		    SEMQR_OK);
 	}
 	float *sum = malloc(n * sizeof *sum), *wt = malloc(n * sizeof *wt);
 	assert_non_null(sum);
@@ -295,20 +342,25 @@ static void test_invalid(void **state)
 	semqr__shift_field field = {1, 1, 0, 0, 1, 1, nodes};
 	semqr__plane ps = {src, 0, 32, 32, 32}, pa = {acc, 0, 32, 32, 32};
 	semqr_error err;
-	assert_int_equal(semqr__stage_integrate(ctx, &ps, 12, &field, 0, 0, &pa, &pa, &err),
+	assert_int_equal(semqr__stage_integrate(ctx, &ps, 12, 0, 32, &field, 0, 0, &pa, &pa, &err),
 	                 SEMQR_ERR_INVALID_ARGUMENT);
 	/* 16-bit source: the 8-bit buffer is too small. */
-	assert_int_equal(semqr__stage_integrate(ctx, &ps, 16, &field, 0, 0, &pa, &pa, &err),
+	assert_int_equal(semqr__stage_integrate(ctx, &ps, 16, 0, 32, &field, 0, 0, &pa, &pa, &err),
 	                 SEMQR_ERR_INVALID_ARGUMENT);
 	assert_non_null(strstr(err.message, "integrate source"));
 	field.nx = 2;
 	field.step_x = 0;
-	assert_int_equal(semqr__stage_integrate(ctx, &ps, 8, &field, 0, 0, &pa, &pa, &err),
+	assert_int_equal(semqr__stage_integrate(ctx, &ps, 8, 0, 32, &field, 0, 0, &pa, &pa, &err),
 	                 SEMQR_ERR_INVALID_ARGUMENT);
 	assert_non_null(strstr(err.message, "shift field"));
+	field.step_x = 1;
+	/* A window reaching past the frame's last row. */
+	assert_int_equal(semqr__stage_integrate(ctx, &ps, 8, 1, 32, &field, 0, 0, &pa, &pa, &err),
+	                 SEMQR_ERR_INVALID_ARGUMENT);
+	assert_non_null(strstr(err.message, "window"));
 	field.nx = 1;
 	semqr__plane small = {acc, 0, 32, 31, 32};
-	assert_int_equal(semqr__stage_integrate(ctx, &ps, 8, &field, 0, 0, &pa, &small, &err),
+	assert_int_equal(semqr__stage_integrate(ctx, &ps, 8, 0, 32, &field, 0, 0, &pa, &small, &err),
 	                 SEMQR_ERR_INVALID_ARGUMENT);
 	clReleaseMemObject(src);
 	clReleaseMemObject(acc);
@@ -318,6 +370,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_random_vs_reference),
+	    cmocka_unit_test(test_windowed_source),
 	    cmocka_unit_test(test_exact_shifts),
 	    cmocka_unit_test(test_unbiased_mean),
 	    cmocka_unit_test(test_invalid),

@@ -11,7 +11,6 @@
 
 #include <cmocka.h>
 
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "semqr/sim.h"
 #include "support/ref.h"
 #include "support/run.h"
+#include "support/truth_frames.h"
 
 typedef struct blob {
 	double x, y, sigma, amp;
@@ -289,37 +289,9 @@ static void test_simulated_stack(void **state)
 	assert_int_equal(semqr_simulate(&o, tiff, truth, &err), SEMQR_OK);
 
 	/* Truth from the corners. */
-	json_error_t jerr;
-	json_t *root = json_load_file(truth, 0, &jerr);
-	assert_non_null(root);
-	json_t *syms = json_object_get(root, "symbols");
-	double period = json_real_value(
-	    json_object_get(json_object_get(root, "derived"), "frame_period_s"));
+	double tx[8], ty[8], period;
+	assert_true(test_truth_frame_shifts(truth, 512, 512, 8, tx, ty, &period) >= 4);
 	assert_true(period > 10);
-	double tx[8] = {0}, ty[8] = {0};
-	int corners = 0;
-	for (size_t s = 0; s < json_array_size(syms); s++) {
-		json_t *c = json_object_get(json_array_get(syms, s), "corners");
-		for (int q = 0; q < 4; q++) {
-			json_t *p0 = json_array_get(json_array_get(c, 0), (size_t)q);
-			double x0 = json_real_value(json_array_get(p0, 0));
-			double y0 = json_real_value(json_array_get(p0, 1));
-			if (x0 < 0 || y0 < 0 || x0 > 512 || y0 > 512)
-				continue;
-			corners++;
-			for (int k = 0; k < 8; k++) {
-				json_t *p = json_array_get(json_array_get(c, (size_t)k), (size_t)q);
-				tx[k] += json_real_value(json_array_get(p, 0)) - x0;
-				ty[k] += json_real_value(json_array_get(p, 1)) - y0;
-			}
-		}
-	}
-	json_decref(root);
-	assert_true(corners >= 4);
-	for (int k = 0; k < 8; k++) {
-		tx[k] /= corners;
-		ty[k] /= corners;
-	}
 	assert_true(tx[7] > 4); /* 40 nm/min over 7 periods of > 10 s at 8 nm/px */
 
 	semqr__drift_options dopt;

@@ -1,13 +1,15 @@
 /* The streaming scan reader (include/semqr/scan.h): bands of every size from
  * strip and tile TIFFs, BigTIFF, conversions, frame-stack means, PNG and
- * PGM/PBM, vendor metadata of the real SEM files, hostile files, and the
- * memory bound on a tall image. Test files are written at run time under
- * SEMQR_TEST_TMP. */
+ * PGM/PBM, vendor metadata of the real SEM files and of simulated ones (scan
+ * timing), hostile files, and the memory bound on a tall image. Test files
+ * are written at run time under SEMQR_TEST_TMP. */
 #include <errno.h>
 #include <malloc.h>
+#include <math.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 
 #include "semqr/image.h"
 #include "semqr/scan.h"
+#include "semqr/sim.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -393,6 +396,8 @@ static void test_strips_and_tiles(void **state)
 		assert_string_equal(in.pixel_source, "none");
 		assert_string_equal(in.data_bar_source, "none");
 		assert_true(in.pixel_nm_x == 0 && in.pixel_nm_y == 0);
+		assert_string_equal(in.timing_source, "none");
+		assert_true(in.frame_time_s == 0 && in.line_time_s == 0 && in.dwell_s == 0);
 		if (c->tiled) {
 			assert_int_equal(in.block_width, c->tw);
 		} else {
@@ -612,6 +617,8 @@ static void test_png_pgm(void **state)
 			semqr_scan_info in;
 			semqr_scan *s = open_ok(path, NULL, &in);
 			assert_string_equal(in.format, formats[f]);
+			assert_string_equal(in.timing_source, "none");
+			assert_true(in.frame_time_s == 0);
 			assert_int_equal(in.bits, bits);
 			assert_int_equal(in.width, 53);
 			assert_int_equal(in.height, 41);
@@ -772,19 +779,28 @@ static void test_read_whole_layouts(void **state)
 static void test_real_files(void **state)
 {
 	(void)state;
+	/* Times as the files state them (seconds); 0 where they state none. */
 	static const struct {
 		const char *name, *vendor, *source_part;
 		double nm;
 		int height, stored;
 		const char *bar_part;
+		double frame_s, line_s, dwell_s;
+		const char *timing_source;
 	} files[] = {
 		{"kit_as-cast_10k_InLens.tif", "Zeiss SmartSEM", "AP_IMAGE_PIXEL_SIZE", 11.16, 690, 768,
-		 "heuristic"},
-		{"kit_atlas3d_InLens_slice6.tif", "Fibics", "51023", 44.72, 1023, 1023, "none"},
+		 "heuristic", 48.7, 63.43e-3, 100e-9,
+		 "Zeiss tag 34118 AP_FRAME_TIME, AP_LINE_TIME, DP_DWELL_TIME"},
+		{"kit_atlas3d_InLens_slice6.tif", "Fibics", "51023", 44.72, 1023, 1023, "none", 0, 0,
+		 1000e-9, "Fibics tag 51023 Scan/Dwell"},
 		{"kit_zeiss_merlin_SE2.tif", "Zeiss SmartSEM", "AP_IMAGE_PIXEL_SIZE", 55.82, 768, 768,
-		 "none"},
+		 "none", 10.8, 14.08e-3, 200e-9,
+		 "Zeiss tag 34118 AP_FRAME_TIME, AP_LINE_TIME, DP_DWELL_TIME"},
+		/* FrameTime and Dwelltime in [Scan]; LineTime only in [IScan], the
+		 * scan of the ion beam that took the image ([Beam] Scan=IScan). */
 		{"demarcolab_helios-pfib_ib_liftout.tif", "FEI/Thermo Fisher", "34682 [Scan]", 97.66,
-		 1024, 1024, "none"},
+		 1024, 1024, "none", 1.59539, 0.001558, 1e-6,
+		 "FEI tag 34682 [Scan] FrameTime, Dwelltime; [IScan] LineTime"},
 	};
 	for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
 		char path[512];
@@ -801,6 +817,13 @@ static void test_real_files(void **state)
 		assert_int_equal(in.stored_height, files[k].stored);
 		assert_non_null(strstr(in.data_bar_source, files[k].bar_part));
 		assert_int_equal(in.bits, 8);
+		assert_string_equal(in.timing_source, files[k].timing_source);
+		if (fabs(in.frame_time_s - files[k].frame_s) > 1e-9 * files[k].frame_s ||
+		    fabs(in.line_time_s - files[k].line_s) > 1e-9 * files[k].line_s ||
+		    fabs(in.dwell_s - files[k].dwell_s) > 1e-9 * files[k].dwell_s)
+			fail_msg("%s: frame %g s, line %g s, dwell %g s; expected %g, %g, %g",
+			         files[k].name, in.frame_time_s, in.line_time_s, in.dwell_s,
+			         files[k].frame_s, files[k].line_s, files[k].dwell_s);
 		/* The pixels equal those of the whole-image reader, rows 0..height-1. */
 		semqr_image ref;
 		semqr_error err;
@@ -867,6 +890,7 @@ static void test_vendor_tags(void **state)
 	assert_int_equal(in.stored_height, 48);
 	assert_string_equal(in.data_bar_source, "FEI tag 34682 [Image] ResolutionX, ResolutionY");
 	assert_true(in.pixel_nm_x > 4.999 && in.pixel_nm_x < 5.001);
+	assert_string_equal(in.timing_source, "none");
 	assert_true(in.pixel_nm_y > 5.999 && in.pixel_nm_y < 6.001);
 	check_bands(s, 0, 7, expect_grey, NULL);
 	semqr_scan_close(s);
@@ -898,6 +922,62 @@ static void test_vendor_tags(void **state)
 	assert_true(in.pixel_nm_x > 14.999 && in.pixel_nm_x < 15.001);
 	semqr_scan_close(s);
 	free(px);
+}
+
+/* Writes a simulated plate with the given metadata and checks that the scan
+ * reads back the simulator's timing: line = width x dwell + flyback, frame =
+ * height x line (semqr/sim.h). rel_tol covers the digits the writer keeps. */
+static void check_sim_timing(bool fei, bool zeiss, const char *name, const char *source,
+                             double rel_tol)
+{
+	semqr_sim_options o;
+	semqr_sim_options_init(&o);
+	o.fei_metadata = fei;
+	o.zeiss_metadata = zeiss;
+	o.dwell_us = 0.3;
+	o.flyback_us = 7;
+	o.frames = 2;
+	o.databar_rows = fei ? 16 : 0;
+	int w, h;
+	semqr_error err;
+	assert_int_equal(semqr_sim_geometry(&o, &w, &h, NULL, &err), SEMQR_OK);
+	if (semqr_simulate(&o, tmp_path(name), NULL, &err) != SEMQR_OK)
+		fail_msg("simulate: %s", err.message);
+	double line = w * 0.3e-6 + 7e-6, frame = h * line;
+	semqr_scan_info in;
+	semqr_scan *s = open_ok(tmp_path(name), NULL, &in);
+	assert_int_equal(in.pages, 2);
+	assert_int_equal(in.height, h);
+	assert_string_equal(in.timing_source, source);
+	print_message("%s: %dx%d, frame %.9g s read (simulated %.9g), line %.9g s (%.9g), "
+	              "dwell %.9g s\n", name, w, h, in.frame_time_s, frame, in.line_time_s, line,
+	              in.dwell_s);
+	assert_true(fabs(in.frame_time_s - frame) <= rel_tol * frame);
+	assert_true(fabs(in.line_time_s - line) <= rel_tol * line);
+	assert_true(fabs(in.dwell_s - 0.3e-6) <= 1e-12);
+	semqr_scan_close(s);
+}
+
+static void test_sim_timing(void **state)
+{
+	(void)state;
+	/* FEI: %g keeps 6 digits; Zeiss: "%.4g Secs", "%.4g ms". */
+	check_sim_timing(true, false, "sim_fei.tif",
+	                 "FEI tag 34682 [Scan] FrameTime, LineTime, Dwelltime", 5e-6);
+	check_sim_timing(false, true, "sim_zeiss.tif",
+	                 "Zeiss tag 34118 AP_FRAME_TIME, AP_LINE_TIME, DP_DWELL_TIME", 5e-4);
+	/* No metadata: nothing known. */
+	semqr_sim_options o;
+	semqr_sim_options_init(&o);
+	o.fei_metadata = false;
+	semqr_error err;
+	if (semqr_simulate(&o, tmp_path("sim_bare.tif"), NULL, &err) != SEMQR_OK)
+		fail_msg("simulate: %s", err.message);
+	semqr_scan_info in;
+	semqr_scan *s = open_ok(tmp_path("sim_bare.tif"), NULL, &in);
+	assert_string_equal(in.timing_source, "none");
+	assert_true(in.frame_time_s == 0 && in.line_time_s == 0 && in.dwell_s == 0);
+	semqr_scan_close(s);
 }
 
 static void test_hostile(void **state)
@@ -1162,6 +1242,7 @@ int main(void)
 		cmocka_unit_test(test_read_whole_layouts),
 		cmocka_unit_test(test_real_files),
 		cmocka_unit_test(test_vendor_tags),
+		cmocka_unit_test(test_sim_timing),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_memory_bound),

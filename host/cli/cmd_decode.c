@@ -4,6 +4,7 @@
  * axis-aligned synthetic symbol image. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,7 +21,7 @@ static void usage(FILE *f)
 	"usage: semqr decode [OPTIONS] SCAN...\n"
 	"       semqr decode --pure [OPTIONS] IMAGE...\n"
 	"Decodes every QR symbol of each SEM scan (TIFF, BigTIFF, PNG, JPEG, PGM; a multi-page\n"
-	"TIFF is read as the mean of its frames) and prints JSON Lines.\n\n"
+	"TIFF is a frame stack, registered and averaged) and prints JSON Lines.\n\n"
 	"  --device SPEC      OpenCL device: \"P:D\" or a name substring (default: the\n"
 	"                     SEMQR_DEVICE environment variable, else the first GPU, else\n"
 	"                     the first device; see semqr info)\n"
@@ -31,7 +32,19 @@ static void usage(FILE *f)
 	"  --module-px MIN,MAX  module sizes searched when the pixel size is unknown\n"
 	"                     (default 3,12)\n"
 	"  --max-version V    largest QR version expected, 1..40 (default 10)\n"
-	"  --page N           decode page N of a stack instead of the mean of all pages\n"
+	"  --page N           decode page N of a stack instead of all pages combined\n"
+	"  --stack MODE       how the pages of a stack are combined: register (default:\n"
+	"                     each frame aligned to the first by phase correlation, then\n"
+	"                     averaged) or mean (averaged as they are)\n"
+	"  --frame-period-s S seconds from one frame's start to the next, for the drift\n"
+	"                     velocity of a registered stack (default: the frame time in\n"
+	"                     the metadata, i.e. frames back to back)\n"
+	"  --no-denoise       locate symbols without the module-scale denoising\n"
+	"  --sampling MODE    module values: soft (default: mean over each module, with\n"
+	"                     its reliability) or centre (one pixel per module, as other\n"
+	"                     readers do; for comparison)\n"
+	"  --retry-ms MS      time budget per undecoded symbol for retries with other\n"
+	"                     thresholds and grid offsets, 0..60000 (default 20; 0: none)\n"
 	"  --threads N        CPU decoder threads, 0..64 (default: one per processor,\n"
 	"                     at most 16; 0 decodes between tiles on the main thread)\n"
 	"  --overlay FILE.png write a downscaled picture of the scan with the symbols\n"
@@ -54,7 +67,10 @@ static void usage(FILE *f)
 	"unknown), \"module_px\", \"timing\" and \"tile\". A symbol located but not\n"
 	"decoded gives {\"type\":\"failure\", \"file\", \"reason\", and the geometry};\n"
 	"each scan ends with {\"type\":\"summary\"} (counts, sizes, seconds per stage,\n"
-	"device). Exit status: 0 when every scan was processed, symbols or not; 1 when\n"
+	"device, \"stack\" and \"frames_integrated\"; for a registered stack \"frames\",\n"
+	"each frame's drift: shift_px, shift_nm, shift_rms_px, start_s, and\n"
+	"\"frame_period_s\", \"drift_max_px\", \"drift_px_per_min\", \"drift_nm_per_min\",\n"
+	"null without a frame period or pixel size). Exit status: 0 when every scan was processed, symbols or not; 1 when\n"
 	"a file could not be read or decoding failed (with --pure: an image without a\n"
 	"symbol); 2 for usage errors.\n");
 }
@@ -130,6 +146,8 @@ typedef struct scan_output {
 	int overlay_failed;      /* an overlay call failed (reported once) */
 	int progress;            /* draw a progress line on stderr (a terminal) */
 	int height, percent;
+	semqr_scan_frame *frames; /* a registered stack's frames, for the summary */
+	int nframes;
 } scan_output;
 
 static void overlay_failed(scan_output *o, const semqr_error *err)
@@ -153,6 +171,20 @@ static void on_band(void *user, int y0, int rows, const void *pixels, int bits, 
 		fflush(stderr);
 		o->percent = percent;
 	}
+}
+
+/* Frame hook: keeps each frame's drift for the summary. */
+static void on_frame(void *user, const semqr_scan_frame *f)
+{
+	scan_output *o = user;
+	semqr_scan_frame *grown = realloc(o->frames, (size_t)(o->nframes + 1) * sizeof *grown);
+	if (!grown) {
+		fprintf(stderr, "semqr decode: %s: out of memory for the drift of frame %d\n",
+		        o->file, f->page);
+		return;
+	}
+	o->frames = grown;
+	o->frames[o->nframes++] = *f;
 }
 
 static void print_point(FILE *f, const char *name, const double *p)
@@ -211,7 +243,51 @@ static void on_symbol(void *user, const semqr_scan_symbol *s)
 	fputs("}\n", o->f);
 }
 
-static void print_summary(FILE *f, const char *file, const semqr_scan_summary *s)
+static void print_pair_or_null(FILE *f, const char *name, int known, const double *v)
+{
+	if (known)
+		fprintf(f, ",\"%s\":[%.4f,%.4f]", name, v[0], v[1]);
+	else
+		fprintf(f, ",\"%s\":null", name);
+}
+
+/* The stack fields of the summary: how the pages were combined, and for a
+ * registered stack each frame's drift and the drift velocity. */
+static void print_stack(FILE *f, const semqr_scan_summary *s, const semqr_scan_frame *frames,
+                        int nframes)
+{
+	fprintf(f, ",\"stack\":\"%s\",\"frames_integrated\":%d", s->stack ? s->stack : "single",
+	        s->frames_integrated);
+	if (!s->stack || strcmp(s->stack, "register"))
+		return;
+	fputs(",\"frames\":[", f);
+	for (int k = 0; k < nframes; k++) {
+		const semqr_scan_frame *r = &frames[k];
+		fprintf(f, "%s{\"page\":%d,\"integrated\":%s,\"tiles\":%d,\"tiles_used\":%d", k ? "," : "",
+		        r->page, r->integrated ? "true" : "false", r->tiles, r->tiles_used);
+		print_pair_or_null(f, "shift_px", 1, r->shift_px);
+		print_pair_or_null(f, "shift_nm", r->has_nm, r->shift_nm);
+		fprintf(f, ",\"shift_rms_px\":%.4f", r->shift_rms_px);
+		if (r->start_s >= 0.0)
+			fprintf(f, ",\"start_s\":%.4f}", r->start_s);
+		else
+			fputs(",\"start_s\":null}", f);
+	}
+	fprintf(f, "],\"frame_period_s\":");
+	if (s->frame_period_s > 0.0)
+		fprintf(f, "%.6g", s->frame_period_s);
+	else
+		fputs("null", f);
+	fputs(",\"frame_period_source\":", f);
+	semqr__json_cstring(f, s->frame_period_source ? s->frame_period_source : "none");
+	fprintf(f, ",\"drift_max_px\":%.4f", s->drift_max_px);
+	print_pair_or_null(f, "drift_px_per_min", s->has_drift_velocity, s->drift_px_per_min);
+	print_pair_or_null(f, "drift_nm_per_min", s->has_drift_velocity && s->pixel_nm > 0.0,
+	                   s->drift_nm_per_min);
+}
+
+static void print_summary(FILE *f, const char *file, const semqr_scan_summary *s,
+                          const semqr_scan_frame *frames, int nframes)
 {
 	fputs("{\"type\":\"summary\",\"file\":", f);
 	semqr__json_cstring(f, file);
@@ -231,10 +307,12 @@ static void print_summary(FILE *f, const char *file, const semqr_scan_summary *s
 	        s->halo, s->tiles, s->tile_cols, s->tile_rows, s->candidates, s->finders,
 	        s->located, s->decoded, s->failed, s->memory_bytes, s->threads);
 	semqr__json_cstring(f, s->device);
+	print_stack(f, s, frames, nframes);
 	fputs(",\"seconds\":{", f);
 	for (int k = 0; k < SEMQR_STAGE_COUNT; k++)
 		fprintf(f, "\"%s\":%.4f,", semqr_scan_stage_name((semqr_scan_stage)k), s->seconds[k]);
-	fprintf(f, "\"total\":%.4f},\"mpixel_per_s\":%.2f}\n", s->seconds_total,
+	fprintf(f, "\"read_wait\":%.4f,\"total\":%.4f},\"mpixel_per_s\":%.2f}\n",
+	        s->seconds_read_wait, s->seconds_total,
 	        s->seconds_total > 0.0 ? (double)s->pixels / 1e6 / s->seconds_total : 0.0);
 }
 
@@ -253,7 +331,7 @@ static int decode_scan_file(FILE *out, const char *file, const semqr_scan_option
 	}
 	semqr_scan_info info;
 	semqr_scan_get_info(scan, &info);
-	scan_output o = {out, file, sa, NULL, 0, isatty(STDERR_FILENO), info.height, -1};
+	scan_output o = {out, file, sa, NULL, 0, isatty(STDERR_FILENO), info.height, -1, NULL, 0};
 	if (overlay_path &&
 	    !(o.overlay = semqr__overlay_create(info.width, info.height, overlay_side, &err))) {
 		fprintf(stderr, "semqr decode: overlay: %s\n", err.message);
@@ -262,6 +340,8 @@ static int decode_scan_file(FILE *out, const char *file, const semqr_scan_option
 	}
 	dopts.band = on_band;
 	dopts.band_user = &o;
+	dopts.frame = on_frame;
+	dopts.frame_user = &o;
 	semqr_scan_summary sum;
 	semqr_status st = semqr_decode_scan(scan, &dopts, on_symbol, &o, &sum, &err);
 	semqr_scan_close(scan);
@@ -272,8 +352,9 @@ static int decode_scan_file(FILE *out, const char *file, const semqr_scan_option
 		fprintf(stderr, "semqr decode: %s: %s\n", file, err.message);
 		status = 1;
 	} else {
-		print_summary(out, file, &sum);
+		print_summary(out, file, &sum, o.frames, o.nframes);
 	}
+	free(o.frames);
 	if (o.overlay) {
 		semqr_error oerr;
 		if (!o.overlay_failed &&
@@ -323,6 +404,11 @@ int semqr_cmd_decode(int argc, char **argv)
 		{"overlay", required_argument, NULL, 'O'},
 		{"threads", required_argument, NULL, 'T'},
 		{"overlay-size", required_argument, NULL, 'S'},
+		{"stack", required_argument, NULL, 'k'},
+		{"no-denoise", no_argument, NULL, 'D'},
+		{"sampling", required_argument, NULL, 's'},
+		{"retry-ms", required_argument, NULL, 'R'},
+		{"frame-period-s", required_argument, NULL, 'F'},
 		{NULL, 0, NULL, 0},
 	};
 	semqr_decode_options opts;
@@ -384,6 +470,41 @@ int semqr_cmd_decode(int argc, char **argv)
 			break;
 		case 'S':
 			if (cli_parse_int("decode", "--overlay-size", optarg, 16, 65536, &overlay_side))
+				return 2;
+			break;
+		case 'k':
+			if (!strcmp(optarg, "register")) {
+				sopts_decode.stack = SEMQR_STACK_REGISTER;
+			} else if (!strcmp(optarg, "mean")) {
+				sopts_decode.stack = SEMQR_STACK_MEAN;
+			} else {
+				fprintf(stderr,
+				        "semqr decode: --stack expects register or mean, not '%s'\n",
+				        optarg);
+				return 2;
+			}
+			break;
+		case 'D': sopts_decode.denoise = 0; break;
+		case 'F':
+			if (cli_parse_double("decode", "--frame-period-s", optarg, 1e-6, 86400.0,
+			                     &sopts_decode.frame_period_s))
+				return 2;
+			break;
+		case 's':
+			if (!strcmp(optarg, "soft")) {
+				sopts_decode.sampling = SEMQR_SAMPLING_SOFT;
+			} else if (!strcmp(optarg, "centre") || !strcmp(optarg, "center")) {
+				sopts_decode.sampling = SEMQR_SAMPLING_CENTRE;
+			} else {
+				fprintf(stderr,
+				        "semqr decode: --sampling expects soft or centre, not '%s'\n",
+				        optarg);
+				return 2;
+			}
+			break;
+		case 'R':
+			if (cli_parse_double("decode", "--retry-ms", optarg, 0.0, 60000.0,
+			                     &sopts_decode.retry_ms))
 				return 2;
 			break;
 		case ':':

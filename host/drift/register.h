@@ -142,6 +142,13 @@ typedef struct semqr__drift_times {
 
 typedef struct semqr__drift semqr__drift;
 
+/* Bytes semqr__drift_measure allocates at most for `pages` frames of width x
+ * height at `bits` (the bands of one tile row as read and as floats, the
+ * FFTW arrays and reference spectra of one tile row, the per-tile results);
+ * options as for semqr__drift_measure. */
+size_t semqr__drift_bytes(int width, int height, int bits, int pages,
+                          const semqr__drift_options *opts);
+
 /* Registers every page 1 .. pages-1 of scan to page 0 (a single page gives a
  * zero field). The tiles form an nx x ny grid, nx = 1 + floor((width -
  * tile) / (tile (1 - overlap))), spread at an integer step (as even as that

@@ -292,6 +292,23 @@ static semqr_status measure(source *s, int count, int width, int height,
 	return SEMQR_OK;
 }
 
+size_t semqr__drift_bytes(int width, int height, int bits, int pages,
+                          const semqr__drift_options *o)
+{
+	int tw = o->tile < width ? o->tile : width, th = o->tile < height ? o->tile : height;
+	int nx, ny, first, step;
+	layout(width, tw, o->overlap, &nx, &first, &step);
+	layout(height, th, o->overlap, &ny, &first, &step);
+	size_t band = (size_t)width * (size_t)th;
+	size_t spectrum = (size_t)th * (size_t)(tw / 2 + 1) * 2 * sizeof(float);
+	size_t cells = (size_t)nx * (size_t)ny * (size_t)pages;
+	return band * (2 * sizeof(float) + (size_t)bits / 8) /* ref, mov, raw */
+	       + spectrum * ((size_t)nx + 3)                /* references, spec, cross, work */
+	       + 2 * (size_t)tw * (size_t)th * sizeof(float) /* tile, corr */
+	       + cells * (sizeof(semqr__shift) + 1 + 2 * sizeof(float)) /* meas, used, field */
+	       + 4 * (size_t)nx * (size_t)ny * sizeof(double);           /* scratch */
+}
+
 semqr_status semqr__drift_measure(semqr_scan *scan, const semqr__drift_options *opts,
                                   semqr__drift **out, semqr_error *err)
 {

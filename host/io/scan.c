@@ -1,7 +1,8 @@
 /* The scan handle: opening by signature, what every format shares (vendor
- * metadata, pixel-size override, data bar, argument checks), the mean over
- * pages, and the whole-image backend for files that cannot be streamed
- * (interlaced PNG, plain PGM/PBM: their backends decode them when opening).
+ * metadata: pixel size and scan timing; pixel-size override, data bar,
+ * argument checks), the mean over pages, and the whole-image backend for
+ * files that cannot be streamed (interlaced PNG, plain PGM/PBM: their
+ * backends decode them when opening).
  *
  * Mean over pages: the band is cut into chunks of at most MEAN_CHUNK_PIXELS
  * pixels (at least one row); for each chunk every page's rows are read into
@@ -192,6 +193,14 @@ semqr_status semqr__scan_open(const char *path, const semqr_scan_options *option
 		in->pixel_nm_x = meta.pixel_nm_x;
 		in->pixel_nm_y = meta.pixel_nm_y;
 		in->pixel_source = meta.pixel_source;
+	}
+	in->timing_source = "none";
+	if (meta.timing_source[0]) {
+		in->frame_time_s = meta.frame_time_s;
+		in->line_time_s = meta.line_time_s;
+		in->dwell_s = meta.dwell_s;
+		memcpy(scan->timing_source, meta.timing_source, sizeof scan->timing_source);
+		in->timing_source = scan->timing_source;
 	}
 	if (opts.pixel_nm > 0) {
 		in->pixel_nm_x = in->pixel_nm_y = opts.pixel_nm;

@@ -3,9 +3,9 @@
  *
  * scan.c opens the file, picks a backend by the file's signature, then
  * applies what is common to all formats: vendor metadata (pixel size, image
- * height), the pixel-size override, the Zeiss data-zone heuristic, argument
- * checks and the mean over pages. A backend only delivers stored rows of one
- * page at native depth. */
+ * height, scan timing), the pixel-size override, the Zeiss data-zone
+ * heuristic, argument checks and the mean over pages. A backend only delivers
+ * stored rows of one page at native depth. */
 #ifndef SEMQR_SCAN_INTERNAL_H
 #define SEMQR_SCAN_INTERNAL_H
 
@@ -27,6 +27,7 @@ struct semqr_scan {
 	char *path;           /* for messages */
 	int first_page_only;  /* set before the backend opens: ignore later pages */
 	semqr_scan_info info; /* filled by the backend, completed by scan.c */
+	char timing_source[SEMQR__TIMING_SOURCE_MAX]; /* info.timing_source, from the metadata */
 	const semqr__scan_backend *backend;
 	void *impl;
 	/* SEMQR_SCAN_MEAN: sums and one page's rows for a chunk of the band. */

@@ -1,5 +1,5 @@
-/* Pixel size and image height from SEM vendors' TIFF metadata (see
- * vendor_meta.h for where each vendor keeps them).
+/* Pixel size, image height and scan timing from SEM vendors' TIFF metadata
+ * (see vendor_meta.h for where each vendor keeps them).
  *
  * All text handling works on spans (pointer + length) inside the tag's bytes:
  * nothing is assumed NUL-terminated, and every loop is bounded by the span.
@@ -124,6 +124,73 @@ static int plausible_nm(double nm)
 	return isfinite(nm) && nm >= 1e-3 && nm <= 1e9;
 }
 
+/* A unit name and what one of it is worth in the quantity's base unit. */
+typedef struct unit {
+	const char *name;
+	double scale;
+} unit;
+
+/* Lengths in nanometres; the micro sign in UTF-8 or Latin-1. */
+static const unit length_units[] = {{"pm", 1e-3},       {"nm", 1},      {"um", 1e3},
+                                    {"\xc2\xb5m", 1e3}, {"\xb5m", 1e3}, {"mm", 1e6}};
+/* Times in seconds (SmartSEM writes "Secs"). */
+static const unit time_units[] = {{"ns", 1e-9}, {"us", 1e-6}, {"\xc2\xb5s", 1e-6}, {"\xb5s", 1e-6},
+                                  {"ms", 1e-3}, {"s", 1},     {"sec", 1},          {"secs", 1}};
+
+#define UNITS(table) table, sizeof table / sizeof table[0]
+
+/* The scale of the unit named by s (without case) among units[0..n-1]. */
+static int unit_scale(span s, const unit *units, size_t n, double *scale)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (span_is(s, units[i].name)) {
+			*scale = units[i].scale;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- scan timing -------------------------------------------------------- */
+
+/* Scan times beyond this range (1 ps .. 1 day) are taken as garbage. */
+static int plausible_s(double s)
+{
+	return isfinite(s) && s >= 1e-12 && s <= 86400;
+}
+
+enum { FRAME_TIME, LINE_TIME, DWELL };
+
+/* The field of time i (FRAME_TIME, LINE_TIME or DWELL). */
+static double *time_field(semqr__vendor_meta *m, int i)
+{
+	return i == FRAME_TIME ? &m->frame_time_s : i == LINE_TIME ? &m->line_time_s : &m->dwell_s;
+}
+
+/* Appends the constant text to m->timing_source. The texts fit
+ * (SEMQR__TIMING_SOURCE_MAX is sized for the longest combination); a longer
+ * one would be cut, never written past the buffer. */
+static void timing_note(semqr__vendor_meta *m, const char *text)
+{
+	size_t n = strlen(m->timing_source), k = strlen(text);
+	size_t room = sizeof m->timing_source - 1 - n;
+	if (k > room)
+		k = room;
+	memcpy(m->timing_source + n, text, k);
+	m->timing_source[n + k] = '\0';
+}
+
+/* Stores time i = v seconds unless implausible, and names its key in the
+ * timing source, after `head` for the first key found, else after ", ". */
+static void set_time(semqr__vendor_meta *m, int i, double v, const char *head, const char *key)
+{
+	if (!plausible_s(v))
+		return;
+	*time_field(m, i) = v;
+	timing_note(m, m->timing_source[0] ? ", " : head);
+	timing_note(m, key);
+}
+
 /* ---- INI text (FEI, Tescan) --------------------------------------------- */
 
 /* Finds key in [section] of INI text: "[Section]" lines open sections,
@@ -191,11 +258,48 @@ static int ini_pixel_m(span text, const char *section, const char *kx, const cha
 	return 1;
 }
 
+/* The times of one FEI section: each of keys[FRAME_TIME, LINE_TIME, DWELL]
+ * not found yet is read in seconds. The keys found are named after "head" as
+ * "[section] key, key", or after "; " when an earlier section gave some. */
+static void fei_times(span t, const char *head, const char *section, const char *const keys[3],
+                      semqr__vendor_meta *m)
+{
+	int listed = 0;
+	for (int i = 0; i < 3; i++) {
+		double v;
+		if (*time_field(m, i) > 0 || !ini_number(t, section, keys[i], &v) ||
+		    !plausible_s(v))
+			continue;
+		*time_field(m, i) = v;
+		if (!listed) {
+			timing_note(m, m->timing_source[0] ? "; [" : head);
+			timing_note(m, section);
+			timing_note(m, "] ");
+		} else {
+			timing_note(m, ", ");
+		}
+		timing_note(m, keys[i]);
+		listed = 1;
+	}
+}
+
 int semqr__meta_fei(const uint8_t *text, size_t len, int tag, semqr__vendor_meta *m)
 {
 	span t = {text, len};
 	int sfeg = tag == SEMQR__TAG_FEI_SFEG;
 	m->vendor = "FEI/Thermo Fisher";
+	/* [Scan], then the scan section of the beam that took the image. */
+	static const char *const scan_keys[3] = {"FrameTime", "LineTime", "Dwelltime"};
+	static const char *const beam_keys[3] = {"FrameTime", "LineTime", "Dwell"};
+	const char *head = sfeg ? "FEI tag 34680 [" : "FEI tag 34682 [";
+	fei_times(t, head, "Scan", scan_keys, m);
+	span beam;
+	if (ini_get(t, "Beam", "Scan", &beam)) {
+		if (span_is(beam, "EScan"))
+			fei_times(t, head, "EScan", beam_keys, m);
+		else if (span_is(beam, "IScan"))
+			fei_times(t, head, "IScan", beam_keys, m);
+	}
 	uint32_t w, h;
 	if (ini_count(t, "Image", "ResolutionX", &w) && ini_count(t, "Image", "ResolutionY", &h)) {
 		m->image_width = w;
@@ -214,6 +318,9 @@ int semqr__meta_tescan(const uint8_t *text, size_t len, semqr__vendor_meta *m)
 {
 	span t = {text, len};
 	m->vendor = "Tescan";
+	double dwell;
+	if (ini_number(t, "SEM", "DwellTime", &dwell))
+		set_time(m, DWELL, dwell, "Tescan tag 50431 [SEM] ", "DwellTime");
 	if (ini_pixel_m(t, "MAIN", "PixelSizeX", "PixelSizeY", &m->pixel_nm_x, &m->pixel_nm_y)) {
 		m->pixel_source = "Tescan tag 50431 [MAIN] PixelSizeX, PixelSizeY";
 		return 1;
@@ -227,38 +334,24 @@ int semqr__meta_tescan(const uint8_t *text, size_t len, semqr__vendor_meta *m)
 
 /* ---- Zeiss SmartSEM ----------------------------------------------------- */
 
-/* Parses "Label = 11.16 nm" into nanometres. Units: pm, nm, um, µm (UTF-8
- * or Latin-1 micro sign), mm. */
-static int zeiss_length_nm(span line, double *nm)
+/* Parses "Label = 11.16 nm": the number times its unit's scale. */
+static int zeiss_quantity(span line, const unit *units, size_t n_units, double *out)
 {
 	const uint8_t *eq = memchr(line.p, '=', line.n);
 	if (!eq)
 		return 0;
 	span v = trim((span){eq + 1, line.n - (size_t)(eq - line.p) - 1});
-	double x;
+	double x, scale;
 	size_t used;
-	if (!parse_number(v, &x, &used))
+	if (!parse_number(v, &x, &used) ||
+	    !unit_scale(trim((span){v.p + used, v.n - used}), units, n_units, &scale))
 		return 0;
-	span unit = trim((span){v.p + used, v.n - used});
-	static const struct {
-		const char *name;
-		double nm;
-	} units[] = {{"pm", 1e-3}, {"nm", 1},      {"um", 1e3},
-	             {"\xc2\xb5m", 1e3}, {"\xb5m", 1e3}, {"mm", 1e6}};
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (span_is(unit, units[i].name)) {
-			x *= units[i].nm;
-			if (!plausible_nm(x))
-				return 0;
-			*nm = x;
-			return 1;
-		}
-	}
-	return 0;
+	*out = x * scale;
+	return 1;
 }
 
-/* The value line after the key line `key`, in nanometres. */
-static int zeiss_get_nm(span text, const char *key, double *nm)
+/* The value on the line after the key line `key`, scaled by its unit. */
+static int zeiss_get(span text, const char *key, const unit *units, size_t n_units, double *out)
 {
 	span line;
 	while (next_line(&text, &line)) {
@@ -268,7 +361,7 @@ static int zeiss_get_nm(span text, const char *key, double *nm)
 		while (next_line(&text, &line)) {
 			line = trim(line);
 			if (line.n > 0)
-				return zeiss_length_nm(line, nm);
+				return zeiss_quantity(line, units, n_units, out);
 		}
 		return 0;
 	}
@@ -278,11 +371,17 @@ static int zeiss_get_nm(span text, const char *key, double *nm)
 int semqr__meta_zeiss(const uint8_t *text, size_t len, semqr__vendor_meta *m)
 {
 	span t = {text, len};
-	double nm;
 	m->vendor = "Zeiss SmartSEM";
-	if (zeiss_get_nm(t, "AP_IMAGE_PIXEL_SIZE", &nm))
+	static const char *const time_keys[3] = {"AP_FRAME_TIME", "AP_LINE_TIME", "DP_DWELL_TIME"};
+	for (int i = 0; i < 3; i++) {
+		double v;
+		if (zeiss_get(t, time_keys[i], UNITS(time_units), &v))
+			set_time(m, i, v, "Zeiss tag 34118 ", time_keys[i]);
+	}
+	double nm;
+	if (zeiss_get(t, "AP_IMAGE_PIXEL_SIZE", UNITS(length_units), &nm) && plausible_nm(nm))
 		m->pixel_source = "Zeiss tag 34118 AP_IMAGE_PIXEL_SIZE";
-	else if (zeiss_get_nm(t, "AP_PIXEL_SIZE", &nm))
+	else if (zeiss_get(t, "AP_PIXEL_SIZE", UNITS(length_units), &nm) && plausible_nm(nm))
 		m->pixel_source = "Zeiss tag 34118 AP_PIXEL_SIZE";
 	else
 		return 0;
@@ -293,8 +392,9 @@ int semqr__meta_zeiss(const uint8_t *text, size_t len, semqr__vendor_meta *m)
 /* ---- Fibics XML --------------------------------------------------------- */
 
 /* Finds the byte range of the content of the first element <name ...>...<
- * within s: after the start tag's '>', up to the next '<'. */
-static int xml_element(span s, const char *name, span *content)
+ * within s: after the start tag's '>', up to the next '<'. *attrs, unless
+ * attrs is NULL, gets the start tag's bytes between the name and the '>'. */
+static int xml_element(span s, const char *name, span *content, span *attrs)
 {
 	size_t n = strlen(name);
 	for (size_t i = 0; i + n + 1 < s.n; i++) {
@@ -307,6 +407,8 @@ static int xml_element(span s, const char *name, span *content)
 		if (!gt)
 			return 0;
 		size_t start = (size_t)(gt + 1 - s.p);
+		if (attrs)
+			*attrs = (span){s.p + i + 1 + n, (size_t)(gt - (s.p + i + 1 + n))};
 		const uint8_t *lt = memchr(gt + 1, '<', s.n - start);
 		size_t end = lt ? (size_t)(lt - s.p) : s.n;
 		*content = (span){s.p + start, end - start};
@@ -318,16 +420,56 @@ static int xml_element(span s, const char *name, span *content)
 static int xml_number(span s, const char *name, double *out)
 {
 	span c;
-	return xml_element(s, name, &c) && span_number(c, out);
+	return xml_element(s, name, &c, NULL) && span_number(c, out);
+}
+
+/* The value of attribute `name` in a start tag's attribute bytes, written
+ * name="value" or name='value' (spaces around '=' allowed). */
+static int xml_attribute(span attrs, const char *name, span *value)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i + n < attrs.n; i++) {
+		if ((i > 0 && !is_space(attrs.p[i - 1])) || memcmp(attrs.p + i, name, n) != 0)
+			continue;
+		size_t j = i + n;
+		while (j < attrs.n && is_space(attrs.p[j]))
+			j++;
+		if (j == attrs.n || attrs.p[j] != '=')
+			continue;
+		for (j++; j < attrs.n && is_space(attrs.p[j]); j++)
+			;
+		if (j == attrs.n || (attrs.p[j] != '"' && attrs.p[j] != '\''))
+			continue;
+		const uint8_t *close = memchr(attrs.p + j + 1, attrs.p[j], attrs.n - j - 1);
+		if (!close)
+			return 0;
+		*value = (span){attrs.p + j + 1, (size_t)(close - (attrs.p + j + 1))};
+		return 1;
+	}
+	return 0;
+}
+
+/* <Dwell units="ns">1000</Dwell> in seconds; a dwell without units is not
+ * read. */
+static int fibics_dwell(span scan, double *s)
+{
+	span content, attrs, units;
+	double v, scale;
+	if (!xml_element(scan, "Dwell", &content, &attrs) || !span_number(content, &v) ||
+	    !xml_attribute(attrs, "units", &units) ||
+	    !unit_scale(trim(units), UNITS(time_units), &scale))
+		return 0;
+	*s = v * scale;
+	return 1;
 }
 
 int semqr__meta_fibics(const uint8_t *text, size_t len, semqr__vendor_meta *m)
 {
 	span t = {text, len}, scan;
 	m->vendor = "Fibics";
-	if (!xml_element(t, "Scan", &scan))
+	if (!xml_element(t, "Scan", &scan, NULL))
 		return 0;
-	/* xml_element stops the content at the first child; the vectors are
+	/* xml_element stops the content at the first child; the children are
 	 * searched from there to the end of the text, bounded by </Scan>. */
 	span rest = {scan.p, len - (size_t)(scan.p - text)};
 	for (size_t i = 0; i + 7 <= rest.n; i++) {
@@ -336,6 +478,9 @@ int semqr__meta_fibics(const uint8_t *text, size_t len, semqr__vendor_meta *m)
 			break;
 		}
 	}
+	double dwell;
+	if (fibics_dwell(rest, &dwell))
+		set_time(m, DWELL, dwell, "Fibics tag 51023 ", "Scan/Dwell");
 	double ux, uy = 0, vx = 0, vy;
 	if (!xml_number(rest, "Ux", &ux))
 		return 0;

@@ -20,6 +20,25 @@
  *   a rotated scan (ScanRot) gives the same size as an unrotated one.
  * - Tescan, tag 50431: INI text, possibly after binary bytes; [MAIN] (else
  *   [SEM]) PixelSizeX, PixelSizeY in metres.
+ *
+ * Scan timing, independent of the pixel size (a parser may find one without
+ * the other). Times are kept only within 1 ps .. 1 day, else left 0. What
+ * each vendor states:
+ * - FEI: FrameTime, LineTime (seconds) and Dwelltime (seconds) in [Scan].
+ *   Real files leave some out of [Scan] (a Helios PFIB writes no LineTime
+ *   there); each missing one is then taken from the beam's own scan section,
+ *   [EScan] or [IScan] as [Beam] Scan names it, where the dwell key is
+ *   Dwell.
+ * - Zeiss: pairs of lines "AP_FRAME_TIME" / "Cycle Time = 48.7 Secs",
+ *   "AP_LINE_TIME" / "Line Time = 63.43 ms", "DP_DWELL_TIME" / "Dwell Time =
+ *   100 ns"; units ns, us, µs, ms, s, Sec, Secs.
+ * - Fibics: <Dwell units="ns"> in <Scan> (units ns, us, µs, ms, s; none:
+ *   not read); no frame or line time.
+ * - Tescan: [SEM] DwellTime in seconds (the key public Tescan readers use;
+ *   no Tescan file was at hand to confirm it); no frame or line time.
+ * No time is derived from another: with line averaging or flyback, a frame
+ * is not width x dwell x height, and whoever needs a frame time where only
+ * the line time is stated multiplies by the lines of the scan knowingly.
  */
 #ifndef SEMQR_VENDOR_META_H
 #define SEMQR_VENDOR_META_H
@@ -36,6 +55,9 @@ enum {
 	SEMQR__TAG_FIBICS = 51023
 };
 
+/* Room for the longest timing source text, with its NUL. */
+#define SEMQR__TIMING_SOURCE_MAX 96
+
 typedef struct semqr__vendor_meta {
 	const char *vendor;        /* "FEI/Thermo Fisher", "Zeiss SmartSEM", ...; NULL if none */
 	double pixel_nm_x;         /* > 0 when found, else 0 */
@@ -44,10 +66,17 @@ typedef struct semqr__vendor_meta {
 	uint32_t image_width;      /* image proper stated by the metadata; 0 if not */
 	uint32_t image_height;
 	const char *size_source;   /* constant text naming tag and keys; NULL if none */
+	double frame_time_s;       /* seconds per frame (page), > 0 when found, else 0 */
+	double line_time_s;        /* seconds per scan line, > 0 when found, else 0 */
+	double dwell_s;            /* seconds per pixel and pass, > 0 when found, else 0 */
+	/* The tag and the keys of the times found, e.g. "FEI tag 34682 [Scan]
+	 * FrameTime, Dwelltime; [IScan] LineTime"; "" when none was found. */
+	char timing_source[SEMQR__TIMING_SOURCE_MAX];
 } semqr__vendor_meta;
 
 /* Parsers, one per vendor (see the header comment). tag is 34680 or 34682
- * for FEI, so that the sources name the tag actually read. */
+ * for FEI, so that the sources name the tag actually read. The pixel size
+ * and the timing fields are filled independently; *m must start zeroed. */
 int semqr__meta_fei(const uint8_t *text, size_t len, int tag, semqr__vendor_meta *m);
 int semqr__meta_zeiss(const uint8_t *text, size_t len, semqr__vendor_meta *m);
 int semqr__meta_fibics(const uint8_t *text, size_t len, semqr__vendor_meta *m);

@@ -49,6 +49,9 @@ typedef struct semqr__scan_plan {
 	int max_version;
 	float min_timing;
 	semqr_decode_options decode;
+	semqr_stack_mode stack;       /* for scans of several pages read as one */
+	semqr_sampling_mode sampling;
+	double retry_ms;              /* retry budget per symbol, 0: none */
 	int threads;                  /* CPU decoder threads (0: on the scheduler's thread) */
 } semqr__scan_plan;
 

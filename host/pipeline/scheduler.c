@@ -44,7 +44,10 @@
 #include <unistd.h>
 
 #include "common/error_internal.h"
+#include "pipeline/band_reader.h"
+#include "pipeline/drift_report.h"
 #include "pipeline/pipeline_internal.h"
+#include "pipeline/stack_rows.h"
 
 #define TILE_MIN 64
 #define TILE_MAX 16384
@@ -67,6 +70,10 @@ void semqr_scan_decode_options_init(semqr_scan_decode_options *opts)
 	opts->module_px_min = 3.0;
 	opts->module_px_max = 12.0;
 	opts->page = SEMQR_SCAN_MEAN;
+	opts->stack = SEMQR_STACK_REGISTER;
+	opts->denoise = 1;
+	opts->sampling = SEMQR_SAMPLING_SOFT;
+	opts->retry_ms = 20.0;
 	opts->min_timing = 0.45f;
 	opts->threads = -1;
 	semqr_decode_options_init(&opts->decode);
@@ -75,8 +82,8 @@ void semqr_scan_decode_options_init(semqr_scan_decode_options *opts)
 const char *semqr_scan_stage_name(semqr_scan_stage stage)
 {
 	static const char *const names[SEMQR_STAGE_COUNT] = {
-	    "read", "upload", "load", "flatten", "denoise", "binarize", "finder", "locate",
-	    "decode", "group", "output"};
+	    "read",     "register", "integrate", "upload", "load",  "flatten", "denoise",
+	    "binarize", "finder",   "locate",    "decode", "group", "output"};
 	return (unsigned)stage < SEMQR_STAGE_COUNT ? names[stage] : "unknown";
 }
 
@@ -105,6 +112,25 @@ static semqr_status check_options(const semqr_scan_decode_options *o, const semq
 		                   "scan decoder: %d decoder threads (must be -1 for automatic, or "
 		                   "0..%d)",
 		                   o->threads, THREADS_MAX);
+	if (o->stack != SEMQR_STACK_REGISTER && o->stack != SEMQR_STACK_MEAN)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: stack mode %d (must be SEMQR_STACK_REGISTER or "
+		                   "SEMQR_STACK_MEAN)",
+		                   (int)o->stack);
+	if (o->sampling != SEMQR_SAMPLING_SOFT && o->sampling != SEMQR_SAMPLING_CENTRE)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: sampling mode %d (must be SEMQR_SAMPLING_SOFT or "
+		                   "SEMQR_SAMPLING_CENTRE)",
+		                   (int)o->sampling);
+	if (!(o->retry_ms >= 0.0 && o->retry_ms <= 60000.0))
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: retry budget %g ms per symbol (must be 0..60000)",
+		                   o->retry_ms);
+	if (!(o->frame_period_s >= 0.0 && o->frame_period_s <= 86400.0))
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: frame period %g s (must be 0..86400; 0 takes the "
+		                   "metadata's frame time)",
+		                   o->frame_period_s);
 	if (!(o->min_timing >= -1.0f && o->min_timing <= 1.0f))
 		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
 		                   "scan decoder: minimum timing agreement %g (must be in [-1, 1])",
@@ -133,6 +159,9 @@ static semqr_status make_plan(const semqr_scan_decode_options *o, const semqr_sc
 	p->max_version = o->max_version;
 	p->min_timing = o->min_timing;
 	p->decode = o->decode;
+	p->stack = o->stack;
+	p->sampling = o->sampling;
+	p->retry_ms = o->retry_ms;
 
 	double m_sigma, m_window, hi_true;
 	if (p->pixel_nm > 0.0) {
@@ -161,7 +190,7 @@ static semqr_status make_plan(const semqr_scan_decode_options *o, const semqr_sc
 	p->finder.min_module = p->module_px_min > MODULE_PX_FLOOR ? p->module_px_min : MODULE_PX_FLOOR;
 	p->finder.max_module = p->module_px_max;
 	p->resolved = p->finder.max_module >= p->finder.min_module;
-	p->sigma = semqr__denoise_sigma((float)m_sigma);
+	p->sigma = o->denoise ? semqr__denoise_sigma((float)m_sigma) : 0.0f;
 	p->rd = semqr__denoise_radius(p->sigma);
 	p->rb = clamp_int(lround(2.0 * m_window), 1, SEMQR__BINARIZE_RADIUS_MAX);
 	p->pad = p->rd + p->rb;
@@ -191,38 +220,38 @@ static int band_rows_max(const semqr__scan_plan *p)
 	return rows < p->height ? rows : p->height;
 }
 
-/* The band buffer: rows [y0, y0 + rows) of the scan, full width. */
-typedef struct band {
-	unsigned char *data;
-	size_t row_bytes;
-	int y0, rows;
-} band;
+/* Where the bands' rows come from: a page of the scan (or the plain mean of
+ * its pages), or the registered stack. Called on the reader thread only,
+ * which alone adds to the read and integrate times. */
+typedef struct row_source {
+	semqr_scan *scan;
+	int page;
+	semqr__stack_rows *stack; /* NULL unless registered */
+	semqr_scan_summary *sum;
+} row_source;
 
-/* Makes the band hold rows [y0, y1), keeping the rows it already has; y0
- * never decreases from one call to the next. */
-static semqr_status band_advance(band *b, semqr_scan *scan, const semqr__scan_plan *p, int y0,
-                                 int y1, semqr_error *err)
+static semqr_status source_read(void *user, int y0, int rows, void *dst, size_t stride,
+                                semqr_error *err)
 {
-	int keep_from = y0 > b->y0 ? y0 : b->y0;
-	int keep_to = b->y0 + b->rows;
-	int kept = keep_to > keep_from ? keep_to - keep_from : 0;
-	if (kept > 0 && keep_from > b->y0)
-		memmove(b->data, b->data + (size_t)(keep_from - b->y0) * b->row_bytes,
-		        (size_t)kept * b->row_bytes);
-	if (kept == 0)
-		keep_to = y0;
-	b->y0 = y0;
-	b->rows = y1 - y0;
-	if (y1 > keep_to)
-		return semqr_scan_read_rows(scan, p->page, keep_to, y1 - keep_to,
-		                            b->data + (size_t)(keep_to - y0) * b->row_bytes,
-		                            (size_t)p->width, err);
-	return SEMQR_OK;
+	row_source *src = user;
+	if (src->stack)
+		return semqr__stack_rows_read(src->stack, y0, rows, dst, stride,
+		                              &src->sum->seconds[SEMQR_STAGE_READ],
+		                              &src->sum->seconds[SEMQR_STAGE_INTEGRATE], err);
+	double t0 = semqr__now();
+	semqr_status st = semqr_scan_read_rows(src->scan, src->page, y0, rows, dst, stride, err);
+	src->sum->seconds[SEMQR_STAGE_READ] += semqr__now() - t0;
+	return st;
 }
+
+/* The rows of tile row r's band: its cores, halos and pads, within the
+ * scan. */
+static void band_rows(const semqr__scan_plan *p, int r, int *y0, int *y1);
 
 /* Copies the tile's buffer (context + pad, scan edges replicated) from the
  * band into dst, dense rows. */
-static void cut_tile(const band *b, const semqr__scan_plan *p, const semqr__tile *t, void *dst)
+static void cut_tile(const semqr__band *b, const semqr__scan_plan *p, const semqr__tile *t,
+                     void *dst)
 {
 	size_t px = (size_t)p->bits / 8;
 	int bw = t->ctx_w + 2 * p->pad, bh = t->ctx_h + 2 * p->pad;
@@ -257,6 +286,14 @@ static void tile_at(const semqr__scan_plan *p, int col, int row, semqr__tile *t)
 	int y1 = t->core_y1 + p->halo < p->height ? t->core_y1 + p->halo : p->height;
 	t->ctx_w = x1 - t->ctx_x0;
 	t->ctx_h = y1 - t->ctx_y0;
+}
+
+static void band_rows(const semqr__scan_plan *p, int r, int *y0, int *y1)
+{
+	semqr__tile t;
+	tile_at(p, 0, r, &t);
+	*y0 = t.ctx_y0 - p->pad > 0 ? t.ctx_y0 - p->pad : 0;
+	*y1 = t.ctx_y0 + t.ctx_h + p->pad < p->height ? t.ctx_y0 + t.ctx_h + p->pad : p->height;
 }
 
 static double mib(size_t bytes)
@@ -478,6 +515,162 @@ static size_t plan_threads(semqr__scan_plan *plan, int requested, size_t fixed, 
 	return fixed + (size_t)(n + 1) * slot;
 }
 
+/* A registered stack's drift and the size of its reader. */
+typedef struct stack_plan {
+	semqr__drift *drift;
+	int chunk;
+	size_t bytes;
+} stack_plan;
+
+/* Largest share of the budget the stack reader's chunk takes: an eighth, at
+ * most this (larger chunks gain nothing once the margins are small beside
+ * them). */
+#define STACK_SHARE_MAX ((size_t)64 << 20)
+
+/* Measures every frame's drift against frame 0 (reported through
+ * opts->frame and the summary) and sizes the stack reader's chunks. */
+static semqr_status stack_prepare(semqr_scan *scan, const semqr_scan_info *info,
+                                  const semqr_scan_decode_options *opts, semqr_scan_summary *sum,
+                                  stack_plan *sp, semqr_error *err)
+{
+	semqr__drift_options dopt;
+	semqr__drift_options_init(&dopt);
+	size_t need = semqr__drift_bytes(info->width, info->height, info->bits, info->pages, &dopt);
+	if (need > opts->memory_budget)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: registering %d frames of %d x %d pixels needs "
+		                   "%.1f MiB, more than the memory budget of %.1f MiB; give a larger "
+		                   "budget, or average the frames unregistered (stack mode mean)",
+		                   info->pages, info->width, info->height, mib(need),
+		                   mib(opts->memory_budget));
+	double t0 = semqr__now();
+	semqr_status st = semqr__drift_measure(scan, &dopt, &sp->drift, err);
+	sum->seconds[SEMQR_STAGE_REGISTER] += semqr__now() - t0;
+	if (st != SEMQR_OK)
+		return st;
+	semqr__drift_report(sp->drift, info, opts->frame_period_s, opts->frame, opts->frame_user,
+	                    sum);
+	int margin = semqr__stack_rows_margin(sp->drift);
+	if (margin < 0)
+		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "scan decoder: out of memory");
+	size_t share = opts->memory_budget / 8 < STACK_SHARE_MAX ? opts->memory_budget / 8
+	                                                           : STACK_SHARE_MAX;
+	sp->chunk = semqr__stack_rows_chunk(info->width, info->bits, margin, share);
+	if (!sp->chunk)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: averaging the registered frames %d rows at a time "
+		                   "(%d pixels wide, frames shifted by up to %d rows) needs more "
+		                   "than an eighth of the memory budget of %.1f MiB; give a larger "
+		                   "budget",
+		                   SEMQR__STACK_CHUNK_MIN, info->width, margin - 2,
+		                   mib(opts->memory_budget));
+	sp->bytes = semqr__stack_rows_bytes(info->width, info->bits, margin, sp->chunk);
+	return SEMQR_OK;
+}
+
+/* The decoding proper, band after band, once the plan (and for a registered
+ * stack its drift) is made. */
+static semqr_status decode_bands(semqr_scan *scan, semqr__scan_plan *plan_in,
+                                 const semqr_scan_decode_options *opts, const stack_plan *sp,
+                                 semqr_scan_callback cb, void *user, semqr_scan_summary *sum,
+                                 semqr_error *err)
+{
+	semqr__scan_plan plan = *plan_in;
+	semqr_status st = SEMQR_OK;
+	size_t row_bytes = (size_t)plan.width * (size_t)(plan.bits / 8);
+	size_t band_bytes = semqr__band_reader_bytes(row_bytes, band_rows_max(&plan));
+	size_t fixed = band_bytes + sp->bytes + semqr__device_bytes(&plan);
+	sum->memory_bytes = plan_threads(&plan, opts->threads, fixed, opts->memory_budget);
+	sum->threads = plan.threads;
+	if (sum->memory_bytes > opts->memory_budget)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: two bands of %d x %d pixels at %d bits (%.1f MiB)%s and "
+		                   "the tile buffers of %d x %d pixels (%.1f MiB) exceed the memory "
+		                   "budget of %.1f MiB; give a smaller tile or a larger budget",
+		                   plan.width, band_rows_max(&plan), plan.bits, mib(band_bytes),
+		                   sp->bytes ? ", the stack reader's chunks" : "", plan.buf_w,
+		                   plan.buf_h, mib(sum->memory_bytes - band_bytes - sp->bytes),
+		                   mib(opts->memory_budget));
+
+	semqr_cl_device_info dev;
+	if ((st = semqr_cl_select_device(opts->device, &dev, err)) != SEMQR_OK)
+		return st;
+	snprintf(sum->device, sizeof sum->device, "%s", dev.name);
+	semqr__tile_device d;
+	if ((st = semqr__device_create(&plan, &dev, &d, err)) != SEMQR_OK)
+		return st;
+	row_source src = {scan, plan.page, NULL, sum};
+	if (sp->drift) {
+		st = semqr__stack_rows_create(scan, sp->drift, &dev, sp->chunk, &src.stack, err);
+		if (st != SEMQR_OK) {
+			semqr__device_destroy(&d);
+			return st;
+		}
+		sum->frames_integrated = semqr__stack_rows_frames(src.stack);
+	}
+	pool p;
+	if ((st = pool_create(&p, &plan, err)) != SEMQR_OK) {
+		semqr__stack_rows_destroy(src.stack);
+		semqr__device_destroy(&d);
+		return st;
+	}
+	int *y0 = malloc((size_t)plan.tile_rows * sizeof *y0);
+	int *y1 = malloc((size_t)plan.tile_rows * sizeof *y1);
+	semqr__band_reader *reader = NULL;
+	if (!y0 || !y1)
+		st = semqr__fail(err, SEMQR_ERR_NO_MEMORY, "scan decoder: out of memory");
+	for (int r = 0; st == SEMQR_OK && r < plan.tile_rows; r++)
+		band_rows(&plan, r, &y0[r], &y1[r]);
+	if (st == SEMQR_OK)
+		st = semqr__band_reader_start(y0, y1, plan.tile_rows, band_rows_max(&plan),
+		                              plan.width, row_bytes, source_read, &src, &reader, err);
+
+	emitter e = {&p, 0, 0, cb, user, sum, SEMQR_OK, {SEMQR_OK, ""}};
+	for (int row = 0; row < plan.tile_rows && st == SEMQR_OK && e.status == SEMQR_OK; row++) {
+		semqr__band b;
+		double t0 = semqr__now();
+		st = semqr__band_reader_wait(reader, row, &b, err);
+		sum->seconds_read_wait += semqr__now() - t0;
+		if (st == SEMQR_OK && opts->band)
+			opts->band(opts->band_user, b.y0, b.rows, b.data, plan.bits, (size_t)plan.width);
+		for (int col = 0; col < plan.tile_cols && st == SEMQR_OK; col++) {
+			semqr__tile t;
+			tile_at(&plan, col, row, &t);
+			t0 = semqr__now();
+			cut_tile(&b, &plan, &t, d.host_in);
+			sum->seconds[SEMQR_STAGE_UPLOAD] += semqr__now() - t0;
+			int slot = emit_until(&e, 1);
+			if (e.status != SEMQR_OK) { /* a decoder failed: stop */
+				give_back(&p, slot);
+				break;
+			}
+			st = semqr__device_run(&d, &plan, &t, &p.slots[slot], sum, err);
+			if (st != SEMQR_OK) {
+				give_back(&p, slot);
+				break;
+			}
+			submit(&e, slot);
+			sum->tiles++;
+		}
+		semqr__band_reader_release(reader, row);
+	}
+	/* The tiles handed out are reported even after an error. */
+	emit_until(&e, 0);
+	if (st == SEMQR_OK && e.status != SEMQR_OK) {
+		st = e.status;
+		if (err)
+			*err = e.err;
+	}
+	/* The reader's times are complete once it has stopped. */
+	semqr__band_reader_stop(reader);
+	free(y0);
+	free(y1);
+	pool_destroy(&p);
+	semqr__stack_rows_destroy(src.stack);
+	semqr__device_destroy(&d);
+	return st;
+}
+
 semqr_status semqr_decode_scan(semqr_scan *scan, const semqr_scan_decode_options *opts,
                                semqr_scan_callback cb, void *user, semqr_scan_summary *summary,
                                semqr_error *err)
@@ -505,6 +698,12 @@ semqr_status semqr_decode_scan(semqr_scan *scan, const semqr_scan_decode_options
 	sum->width = plan.width;
 	sum->height = plan.height;
 	sum->pages = info.pages;
+	int registered = info.pages > 1 && opts->page == SEMQR_SCAN_MEAN &&
+	                 opts->stack == SEMQR_STACK_REGISTER;
+	sum->stack = registered                                               ? "register"
+	             : info.pages > 1 && opts->page == SEMQR_SCAN_MEAN ? "mean"
+	                                                                : "single";
+	sum->frames_integrated = info.pages > 1 && opts->page == SEMQR_SCAN_MEAN ? info.pages : 1;
 	sum->pixels = (uint64_t)plan.width * (uint64_t)plan.height;
 	sum->tile_cols = plan.tile_cols;
 	sum->tile_rows = plan.tile_rows;
@@ -519,79 +718,18 @@ semqr_status semqr_decode_scan(semqr_scan *scan, const semqr_scan_decode_options
 		return SEMQR_OK;
 	}
 
-	band b = {NULL, (size_t)plan.width * (size_t)(plan.bits / 8), 0, 0};
-	size_t band_bytes = b.row_bytes * (size_t)band_rows_max(&plan);
-	size_t fixed = band_bytes + semqr__device_bytes(&plan);
-	sum->memory_bytes = plan_threads(&plan, opts->threads, fixed, opts->memory_budget);
-	sum->threads = plan.threads;
-	if (sum->memory_bytes > opts->memory_budget)
-		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
-		                   "scan decoder: a band of %d x %d pixels at %d bits (%.1f MiB) and "
-		                   "the tile buffers of %d x %d pixels (%.1f MiB) exceed the memory "
-		                   "budget of %.1f MiB; give a smaller tile or a larger budget",
-		                   plan.width, band_rows_max(&plan), plan.bits, mib(band_bytes),
-		                   plan.buf_w, plan.buf_h, mib(sum->memory_bytes - band_bytes),
-		                   mib(opts->memory_budget));
-
-	semqr_cl_device_info dev;
-	if ((st = semqr_cl_select_device(opts->device, &dev, err)) != SEMQR_OK)
-		return st;
-	snprintf(sum->device, sizeof sum->device, "%s", dev.name);
-	semqr__tile_device d;
-	if ((st = semqr__device_create(&plan, &dev, &d, err)) != SEMQR_OK)
-		return st;
-	pool p;
-	if ((st = pool_create(&p, &plan, err)) != SEMQR_OK) {
-		semqr__device_destroy(&d);
-		return st;
-	}
-	b.data = malloc(band_bytes);
-	if (!b.data)
-		st = semqr__fail(err, SEMQR_ERR_NO_MEMORY,
-		                 "scan decoder: no memory for a band of %.1f MiB", mib(band_bytes));
-
-	emitter e = {&p, 0, 0, cb, user, sum, SEMQR_OK, {SEMQR_OK, ""}};
-	for (int row = 0; row < plan.tile_rows && st == SEMQR_OK && e.status == SEMQR_OK; row++) {
-		semqr__tile t;
-		tile_at(&plan, 0, row, &t);
-		int y0 = t.ctx_y0 - plan.pad > 0 ? t.ctx_y0 - plan.pad : 0;
-		int y1 = t.ctx_y0 + t.ctx_h + plan.pad;
-		if (y1 > plan.height)
-			y1 = plan.height;
-		double t0 = semqr__now();
-		st = band_advance(&b, scan, &plan, y0, y1, err);
-		sum->seconds[SEMQR_STAGE_READ] += semqr__now() - t0;
-		if (st == SEMQR_OK && opts->band)
-			opts->band(opts->band_user, b.y0, b.rows, b.data, plan.bits, (size_t)plan.width);
-		for (int col = 0; col < plan.tile_cols && st == SEMQR_OK; col++) {
-			tile_at(&plan, col, row, &t);
-			t0 = semqr__now();
-			cut_tile(&b, &plan, &t, d.host_in);
-			sum->seconds[SEMQR_STAGE_UPLOAD] += semqr__now() - t0;
-			int slot = emit_until(&e, 1);
-			if (e.status != SEMQR_OK) { /* a decoder failed: stop */
-				give_back(&p, slot);
-				break;
-			}
-			st = semqr__device_run(&d, &plan, &t, &p.slots[slot], sum, err);
-			if (st != SEMQR_OK) {
-				give_back(&p, slot);
-				break;
-			}
-			submit(&e, slot);
-			sum->tiles++;
+	stack_plan sp = {NULL, 0, 0};
+	if (registered) {
+		/* The averaged frames come as 16-bit grey (pipeline/stack_rows.h). */
+		plan.bits = 16;
+		if ((st = stack_prepare(scan, &info, opts, sum, &sp, err)) != SEMQR_OK) {
+			semqr__drift_destroy(sp.drift);
+			sum->seconds_total = semqr__now() - t_start;
+			return st;
 		}
 	}
-	/* The tiles handed out are reported even after an error. */
-	emit_until(&e, 0);
-	if (st == SEMQR_OK && e.status != SEMQR_OK) {
-		st = e.status;
-		if (err)
-			*err = e.err;
-	}
-	pool_destroy(&p);
-	free(b.data);
-	semqr__device_destroy(&d);
+	st = decode_bands(scan, &plan, opts, &sp, cb, user, sum, err);
+	semqr__drift_destroy(sp.drift);
 	sum->seconds_total = semqr__now() - t_start;
 	return st;
 }

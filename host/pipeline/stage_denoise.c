@@ -20,6 +20,11 @@ int semqr__denoise_radius(float sigma)
 
 void semqr__denoise_weights(float sigma, int radius, float *w)
 {
+	if (!(sigma > 0.0f)) { /* no smoothing: the centre tap alone */
+		for (int k = 0; k <= 2 * radius; k++)
+			w[k] = k == radius ? 1.0f : 0.0f;
+		return;
+	}
 	double tmp[2 * SEMQR__DENOISE_RADIUS_MAX + 1], sum = 0.0;
 	for (int k = 0; k <= 2 * radius; k++) {
 		double d = (double)(k - radius);
@@ -40,10 +45,10 @@ semqr_status semqr__stage_denoise(semqr__cl_context *ctx, const semqr__plane *in
                                   semqr_error *err)
 {
 	const char *device = semqr__cl_device_info(ctx)->name;
-	if (!(sigma > 0.0f) || radius < 0 || radius > SEMQR__DENOISE_RADIUS_MAX)
+	if (!(sigma >= 0.0f) || radius < 0 || radius > SEMQR__DENOISE_RADIUS_MAX)
 		return semqr__fail(
 		    err, SEMQR_ERR_INVALID_ARGUMENT,
-		    "denoise stage on %s: sigma %g (must be > 0), radius %d (must be "
+		    "denoise stage on %s: sigma %g (must be >= 0), radius %d (must be "
 		    "0..%d)",
 		    device, (double)sigma, radius, SEMQR__DENOISE_RADIUS_MAX);
 	if (in->width != out->width || in->height != out->height)

@@ -6,7 +6,7 @@
 #include "pipeline/stage_integrate.h"
 
 semqr_status semqr__stage_integrate(semqr__cl_context *ctx, const semqr__plane *src, int bits,
-                                    const semqr__shift_field *field, int out_x0, int out_y0,
+                                    int src_y0, int frame_h, const semqr__shift_field *field, int out_x0, int out_y0,
                                     const semqr__plane *sum, const semqr__plane *weight,
                                     semqr_error *err)
 {
@@ -23,10 +23,13 @@ semqr_status semqr__stage_integrate(semqr__cl_context *ctx, const semqr__plane *
 		                   "%g: needs at least one node, at most 2^24, and positive steps",
 		                   device, field->nx, field->ny, (double)field->step_x,
 		                   (double)field->step_y);
-	if (src->width > SEMQR__INTEGRATE_SIDE_MAX || src->height > SEMQR__INTEGRATE_SIDE_MAX)
+	if (src->width > SEMQR__INTEGRATE_SIDE_MAX || frame_h > SEMQR__INTEGRATE_SIDE_MAX ||
+	    frame_h < 1 || src_y0 < 0 || src->height < 1 || src_y0 + src->height > frame_h)
 		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
-		                   "integrate stage on %s: source %d x %d (sides up to %d)", device,
-		                   src->width, src->height, SEMQR__INTEGRATE_SIDE_MAX);
+		                   "integrate stage on %s: window of rows %d..%d of a %d x %d frame "
+		                   "(sides up to %d, the window within the frame)",
+		                   device, src_y0, src_y0 + src->height - 1, src->width, frame_h,
+		                   SEMQR__INTEGRATE_SIDE_MAX);
 	if (sum->width != weight->width || sum->height != weight->height)
 		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
 		                   "integrate stage on %s: sum %d x %d and weight %d x %d differ",
@@ -58,7 +61,8 @@ semqr_status semqr__stage_integrate(semqr__cl_context *ctx, const semqr__plane *
 		cl_float inv_y = field->ny > 1 ? 1.0f / field->step_y : 0.0f;
 		semqr__kernel_arg args[] = {
 		    SEMQR__ARG(src->mem),      SEMQR__ARG(src_origin),    SEMQR__ARG(src->stride),
-		    SEMQR__ARG(src->width),    SEMQR__ARG(src->height),   SEMQR__ARG(nodes),
+		    SEMQR__ARG(src->width),    SEMQR__ARG(frame_h),       SEMQR__ARG(src_y0),
+		    SEMQR__ARG(src->height),   SEMQR__ARG(nodes),
 		    SEMQR__ARG(field->nx),     SEMQR__ARG(field->ny),     SEMQR__ARG(field->x0),
 		    SEMQR__ARG(field->y0),     SEMQR__ARG(inv_x),         SEMQR__ARG(inv_y),
 		    SEMQR__ARG(out_x0),        SEMQR__ARG(out_y0),        SEMQR__ARG(sum->width),

@@ -27,11 +27,16 @@ typedef struct semqr__shift_field {
 	const float *nodes;
 } semqr__shift_field;
 
-/* Enqueues the addition of the uchar (bits 8) or ushort (bits 16) frame
- * window `src` (no halo needed; its sides are the frame's sides for the
- * border rule), shifted by `field`, to the float windows `sum` and `weight`
- * (same size), whose pixel (0, 0) is source position (out_x0, out_y0). */
+/* Enqueues the addition of a uchar (bits 8) or ushort (bits 16) frame of
+ * src->width x frame_h pixels, shifted by `field`, to the float windows `sum`
+ * and `weight` (same size), whose pixel (0, 0) is frame position (out_x0,
+ * out_y0). The window `src` (no halo needed) holds frame rows src_y0 ..
+ * src_y0 + src->height - 1, all columns; the result is that of the whole
+ * frame when those rows include every row the valid samples touch (rows
+ * out_y0 + dy - 1 .. out_y0 + sum->height + dy + 1 over the field's dy
+ * covers them). */
 semqr_status semqr__stage_integrate(semqr__cl_context *ctx, const semqr__plane *src, int bits,
+                                    int src_y0, int frame_h,
                                     const semqr__shift_field *field, int out_x0, int out_y0,
                                     const semqr__plane *sum, const semqr__plane *weight,
                                     semqr_error *err);

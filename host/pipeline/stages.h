@@ -89,7 +89,8 @@ float semqr__denoise_sigma(float module_px);
 int semqr__denoise_radius(float sigma);
 
 /* Fills w[0..2 radius] with exp(-(k - radius)^2 / (2 sigma^2)) normalised to
- * sum 1. sigma > 0, 0 <= radius <= SEMQR__DENOISE_RADIUS_MAX. */
+ * sum 1, 0 <= radius <= SEMQR__DENOISE_RADIUS_MAX; sigma <= 0 gives the
+ * identity (1 at the centre, 0 elsewhere: no smoothing). */
 void semqr__denoise_weights(float sigma, int radius, float *w);
 
 /* Bytes of scratch buffer semqr__stage_denoise needs for a width x height

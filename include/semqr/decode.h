@@ -15,8 +15,9 @@
  * by construction: the cores partition the scan).
  *
  * Memory. The scan is read as bands of rows: the full scan width times the
- * rows of one row of tiles with their halos, at the file's native depth,
- * rows shared by consecutive bands being kept rather than read again. With
+ * rows of one row of tiles with their halos, at the file's native depth (16
+ * bits for a registered stack), rows shared by consecutive bands being kept
+ * rather than read again; two bands, the one in use and the next. With
  * the per-tile host and device buffers this is the memory used, whatever
  * the scan's height; semqr_decode_scan checks the total against
  * memory_budget before reading anything and fails with
@@ -26,12 +27,13 @@
  * pixel (x, y) covers [x, x + 1) x [y, y + 1), x to the right, y down, row 0
  * the first row of the image proper.
  *
- * Threads. The calling thread reads the scan and runs the device stages
- * tile after tile (one in-order queue); a pool of decoder threads locates and
- * decodes the tiles already through the device meanwhile. Callbacks are
- * called on the calling thread, tile by tile in scan order, so the output
- * is the same whatever the number of threads. Reading and device work do not
- * overlap each other yet. */
+ * Threads. A reader thread reads the next band of rows (for a registered
+ * stack: integrates the frames' rows on the device, in a context of its own)
+ * while the calling thread runs the device stages tile after tile (one
+ * in-order queue), and a pool of decoder threads locates and decodes the
+ * tiles already through the device. Callbacks are called on the calling
+ * thread, tile by tile in scan order, so the output is the same whatever
+ * the number of threads. */
 #ifndef SEMQR_DECODE_H
 #define SEMQR_DECODE_H
 
@@ -47,12 +49,51 @@
 extern "C" {
 #endif
 
+/* The drift measured for one frame (page) of a stack registered by
+ * semqr_decode_scan. */
+typedef struct semqr_scan_frame {
+	int page;                    /* 0 .. pages - 1; page 0 is the reference */
+	int integrated;              /* 1 when it was averaged in (page 0, and every frame of
+	                                which at least one tile registered) */
+	int tiles, tiles_used;       /* registration tiles, and those that registered and agreed */
+	double shift_px[2];          /* median drift over its tiles: the frame's content sits at
+	                                (x + dx, y + dy) where frame 0's sits at (x, y) */
+	double shift_rms_px;         /* RMS distance of the used tiles' shifts from that median
+	                                (how much the drift varies across the field) */
+	int has_nm;                  /* 1 when the scan's pixel size is known: */
+	double shift_nm[2];
+	double start_s;              /* the frame's start from the first frame's: page x the
+	                                frame period (see semqr_scan_decode_options); -1 when
+	                                unknown */
+} semqr_scan_frame;
+
+/* Receives each frame's drift, in page order, after the registration and
+ * before any symbol. */
+typedef void (*semqr_scan_frame_callback)(void *user, const semqr_scan_frame *frame);
+
 /* Receives each band of scan rows as it is read: rows y0 .. y0 + rows - 1,
  * pixels uint8_t or uint16_t by bits, rows stride pixels apart. Bands come in
  * increasing y0 and may overlap their predecessor (rows shared with the next
  * row of tiles are handed again). For overlays and progress reports. */
 typedef void (*semqr_scan_band_callback)(void *user, int y0, int rows, const void *pixels,
                                          int bits, size_t stride);
+
+/* How the pages of a multi-page scan (a frame stack) are combined. */
+typedef enum semqr_stack_mode {
+	SEMQR_STACK_REGISTER = 0, /* each frame registered to the first by phase correlation
+	                             (a shift field over tiles, sub-pixel), then the shifted
+	                             frames averaged on the device */
+	SEMQR_STACK_MEAN          /* the plain mean of the frames, unshifted */
+} semqr_stack_mode;
+
+/* How a module's value is taken from the image (the module sampler). */
+typedef enum semqr_sampling_mode {
+	SEMQR_SAMPLING_SOFT = 0,  /* the mean over the module's area, turned into p(dark)
+	                             against the symbol's own light and dark levels and the
+	                             noise measured in the scan (see host/locate/sample.c) */
+	SEMQR_SAMPLING_CENTRE     /* one pixel at each module centre, thresholded: what
+	                             existing readers do (for comparison only) */
+} semqr_sampling_mode;
 
 typedef struct semqr_scan_decode_options {
 	/* The OpenCL device: NULL or "" for the default (see
@@ -73,9 +114,26 @@ typedef struct semqr_scan_decode_options {
 	/* Range of module sizes in pixels searched when the scan's pixel size is
 	 * unknown (default 3..12); ignored when it is known. */
 	double module_px_min, module_px_max;
-	/* Page of a multi-page scan, or SEMQR_SCAN_MEAN (default) for the mean
-	 * of all pages. */
+	/* Page of a multi-page scan, or SEMQR_SCAN_MEAN (default) for all
+	 * pages combined as `stack` says. */
 	int page;
+	/* How the pages are combined (default SEMQR_STACK_REGISTER). */
+	semqr_stack_mode stack;
+	/* Seconds from the start of one frame to the start of the next, for the
+	 * drift velocity; 0 (default) takes the frame time of the scan's
+	 * metadata (semqr_scan_info.frame_time_s), which is the period when the
+	 * frames follow each other without a pause, as in the instruments'
+	 * frame integration. */
+	double frame_period_s;
+	/* Nonzero (default): the located image is denoised by a Gaussian of a
+	 * third of the module size. 0: it is not (sigma 0; for ablation). */
+	int denoise;
+	/* Module sampling (default SEMQR_SAMPLING_SOFT). */
+	semqr_sampling_mode sampling;
+	/* Time budget in milliseconds for the retries of one located symbol
+	 * that does not decode at once (alternative thresholds and grid
+	 * offsets); 0 for no retry. Default 20. */
+	double retry_ms;
 	/* Timing-pattern agreement a symbol needs to count as located, in
 	 * [-1, 1] (default 0.45: symbols of simulated plates score 0.5 to 0.85,
 	 * chance alignments of finder-like patterns 0.3 to 0.42). */
@@ -90,9 +148,14 @@ typedef struct semqr_scan_decode_options {
 	 * Results come in the same order whatever the number. */
 	int threads;
 	/* Called with every band read, with band_user, when not NULL (default
-	 * NULL). */
+	 * NULL). For a registered stack the bands are the averaged frames,
+	 * 16-bit. */
 	semqr_scan_band_callback band;
 	void *band_user;
+	/* Called with every frame's drift when a stack is registered, with
+	 * frame_user, when not NULL (default NULL). */
+	semqr_scan_frame_callback frame;
+	void *frame_user;
 } semqr_scan_decode_options;
 
 /* Fills *opts with the defaults documented above. */
@@ -123,14 +186,20 @@ typedef struct semqr_scan_symbol {
  * in the locator's order. */
 typedef void (*semqr_scan_callback)(void *user, const semqr_scan_symbol *symbol);
 
-/* Stage timings, in seconds of wall-clock time (CLOCK_MONOTONIC). Read,
- * upload, the device stages and output are timed on the calling thread;
- * group, locate and decode on the decoder threads, summed over them, so with
- * several threads their sum may exceed seconds_total. Group, locate and
+/* Stage timings, in seconds of wall-clock time (CLOCK_MONOTONIC). Read and
+ * integrate are timed on the reader thread; register, upload, the device
+ * stages and output on the calling thread; group, locate and decode on the
+ * decoder threads, summed over them; the threads overlap, so the sum of the
+ * stages may exceed seconds_total. Group, locate and
  * decode exclude each other: the grouping calls the locator and the decoder
  * for each candidate triplet, and their times are taken out of its own. */
 typedef enum semqr_scan_stage {
-	SEMQR_STAGE_READ = 0,  /* reading and converting the scan's bands */
+	SEMQR_STAGE_READ = 0,  /* reading and converting the scan's bands (for a registered
+	                          stack: reading the frames' rows) */
+	SEMQR_STAGE_REGISTER,  /* stacks: measuring every frame's drift against frame 0
+	                          (FFTW phase correlation over tiles, reading included) */
+	SEMQR_STAGE_INTEGRATE, /* stacks: writing frame rows to the device, integrating them
+	                          shifted, reading the sums back, dividing */
 	SEMQR_STAGE_UPLOAD,    /* cutting tiles and writing them to the device */
 	SEMQR_STAGE_LOAD,      /* device: 8/16 bits -> float (fused into flatten by the scan
 	                          decoder, which then reports 0 here) */
@@ -153,6 +222,21 @@ const char *semqr_scan_stage_name(semqr_scan_stage stage);
 
 typedef struct semqr_scan_summary {
 	int width, height, pages;    /* the scan's image proper */
+	/* How the pages were combined: "single" (one page, or the page asked
+	 * for), "mean" or "register". Constant text. */
+	const char *stack;
+	int frames_integrated;       /* pages averaged into the image decoded */
+	/* Registered stacks: the frame period used (0 when unknown) and where it
+	 * came from ("option", "metadata frame time" or "none"; constant text),
+	 * and the drift velocity fitted over the frames (least squares of shift
+	 * against start time) when the period is known (has_drift_velocity 1),
+	 * in pixels and nm (when the pixel size is known) per minute. */
+	double frame_period_s;
+	const char *frame_period_source;
+	int has_drift_velocity;
+	double drift_px_per_min[2];
+	double drift_nm_per_min[2];
+	double drift_max_px;         /* largest frame shift |(dx, dy)| measured */
 	uint64_t pixels;             /* width x height */
 	int tiles, tile_cols, tile_rows;
 	int tile, halo;              /* core side and halo in pixels */
@@ -167,6 +251,9 @@ typedef struct semqr_scan_summary {
 	size_t memory_bytes;         /* the planned band, host and device buffers */
 	int threads;                 /* decoder threads used */
 	double seconds[SEMQR_STAGE_COUNT];
+	double seconds_read_wait;    /* the calling thread waiting for the reader thread: the
+	                                part of reading (and stack integration) that the
+	                                device stages and decoders did not hide */
 	double seconds_total;        /* the whole call, setup included */
 	char device[SEMQR_CL_NAME_MAX]; /* the OpenCL device used */
 } semqr_scan_summary;

@@ -84,6 +84,14 @@ typedef struct semqr_scan_info {
 	const char *data_bar_source; /* how height was found: "none" (no data bar),
 	                                "FEI tag 34682 [Image] ResolutionX, ResolutionY",
 	                                "heuristic: Zeiss data zone frame line", ... */
+	double frame_time_s;      /* seconds to scan one frame (page), 0 when unknown */
+	double line_time_s;       /* seconds per scan line, 0 when unknown */
+	double dwell_s;           /* seconds per pixel (one pass: with line averaging a
+	                             line takes more than width x dwell), 0 when unknown */
+	const char *timing_source; /* the tag and keys the times come from: "FEI tag 34682
+	                              [Scan] FrameTime, LineTime, Dwelltime", "Zeiss tag
+	                              34118 AP_FRAME_TIME, AP_LINE_TIME, DP_DWELL_TIME",
+	                              "none", ...; no time is derived from another */
 	const char *format;       /* "TIFF", "BigTIFF", "PNG", "PGM", "PBM" */
 	const char *compression;  /* "none", "LZW", "Deflate", "PackBits", "JPEG", ... */
 	int tiled;                /* 1: TIFF tiles; 0: strips or another format */

@@ -28,8 +28,13 @@ static float pixel(const void *src, int bits, int stride, int x, int y)
 	return bits == 8 ? (float)((const uint8_t *)src)[i] : (float)((const uint16_t *)src)[i];
 }
 
+static int iclamp(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
 void ref_integrate(const void *src, int bits, int src_stride, int src_w, int src_h,
-                   const semqr__shift_field *field, int out_x0, int out_y0, int width,
+                   int win_y0, int win_h, const semqr__shift_field *field, int out_x0, int out_y0, int width,
                    int height, float *sum, int sum_stride, float *weight, int weight_stride)
 {
 	int nx = field->nx, ny = field->ny;
@@ -58,10 +63,12 @@ void ref_integrate(const void *src, int bits, int src_stride, int src_w, int src
 			float ux, uy;
 			int x0 = lower_node(cx, src_w, &ux), y0 = lower_node(cy, src_h, &uy);
 			int x1 = imin(x0 + 1, src_w - 1), y1 = imin(y0 + 1, src_h - 1);
-			float v00 = pixel(src, bits, src_stride, x0, y0);
-			float v10 = pixel(src, bits, src_stride, x1, y0);
-			float v01 = pixel(src, bits, src_stride, x0, y1);
-			float v11 = pixel(src, bits, src_stride, x1, y1);
+			int w0 = iclamp(y0 - win_y0, 0, win_h - 1);
+			int w1 = iclamp(y1 - win_y0, 0, win_h - 1);
+			float v00 = pixel(src, bits, src_stride, x0, w0);
+			float v10 = pixel(src, bits, src_stride, x1, w0);
+			float v01 = pixel(src, bits, src_stride, x0, w1);
+			float v11 = pixel(src, bits, src_stride, x1, w1);
 			float vt = v00 + (v10 - v00) * ux, vb = v01 + (v11 - v01) * ux;
 			float v = vt + (vb - vt) * uy;
 			if (valid) {
