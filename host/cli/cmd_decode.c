@@ -39,6 +39,9 @@ static void usage(FILE *f)
 	"  --frame-period-s S seconds from one frame's start to the next, for the drift\n"
 	"                     velocity of a registered stack (default: the frame time in\n"
 	"                     the metadata, i.e. frames back to back)\n"
+	"  --line-shifts      estimate each scan line's shift along x (line jitter,\n"
+	"                     charging jumps) from its neighbours and undo it first\n"
+	"  --line-shift-max N largest line shift searched, 1..32 px (default 8)\n"
 	"  --no-denoise       locate symbols without the module-scale denoising\n"
 	"  --sampling MODE    module values: soft (default: mean over each module, with\n"
 	"                     its reliability) or centre (one pixel per module, as other\n"
@@ -308,6 +311,9 @@ static void print_summary(FILE *f, const char *file, const semqr_scan_summary *s
 	        s->located, s->decoded, s->failed, s->memory_bytes, s->threads);
 	semqr__json_cstring(f, s->device);
 	print_stack(f, s, frames, nframes);
+	if (s->seconds[SEMQR_STAGE_LINES] > 0.0)
+		fprintf(f, ",\"line_shift_rms_px\":%.4f,\"line_shift_max_px\":%.4f",
+		        s->line_shift_rms_px, s->line_shift_max_px);
 	fputs(",\"seconds\":{", f);
 	for (int k = 0; k < SEMQR_STAGE_COUNT; k++)
 		fprintf(f, "\"%s\":%.4f,", semqr_scan_stage_name((semqr_scan_stage)k), s->seconds[k]);
@@ -409,6 +415,8 @@ int semqr_cmd_decode(int argc, char **argv)
 		{"sampling", required_argument, NULL, 's'},
 		{"retry-ms", required_argument, NULL, 'R'},
 		{"frame-period-s", required_argument, NULL, 'F'},
+		{"line-shifts", no_argument, NULL, 'L'},
+		{"line-shift-max", required_argument, NULL, 'X'},
 		{NULL, 0, NULL, 0},
 	};
 	semqr_decode_options opts;
@@ -485,6 +493,12 @@ int semqr_cmd_decode(int argc, char **argv)
 			}
 			break;
 		case 'D': sopts_decode.denoise = 0; break;
+		case 'L': sopts_decode.line_shifts = 1; break;
+		case 'X':
+			if (cli_parse_int("decode", "--line-shift-max", optarg, 1, 32,
+			                  &sopts_decode.line_shift_max))
+				return 2;
+			break;
 		case 'F':
 			if (cli_parse_double("decode", "--frame-period-s", optarg, 1e-6, 86400.0,
 			                     &sopts_decode.frame_period_s))

@@ -14,6 +14,7 @@ struct semqr__band_reader {
 	size_t row_bytes;
 	unsigned char *buf[2];
 	semqr__read_rows_fn read_rows;
+	semqr__band_fix_fn fix;
 	void *user;
 	/* Under mu: */
 	int filled;   /* bands 0 .. filled - 1 are ready */
@@ -45,9 +46,13 @@ static semqr_status fill(semqr__band_reader *br, int r, semqr_error *err)
 	}
 	if (br->y1[r] <= from)
 		return SEMQR_OK;
-	return br->read_rows(br->user, from, br->y1[r] - from,
-	                     dst + (size_t)(from - br->y0[r]) * br->row_bytes, (size_t)br->width,
-	                     err);
+	semqr_status st = br->read_rows(br->user, from, br->y1[r] - from,
+	                                dst + (size_t)(from - br->y0[r]) * br->row_bytes,
+	                                (size_t)br->width, err);
+	if (st == SEMQR_OK && br->fix)
+		br->fix(br->user, dst, br->row_bytes, br->y0[r], br->y1[r] - br->y0[r],
+		        from - br->y0[r]);
+	return st;
 }
 
 static void *reader_main(void *arg)
@@ -91,7 +96,8 @@ static void free_reader(semqr__band_reader *br)
 
 semqr_status semqr__band_reader_start(const int *y0, const int *y1, int count, int max_rows,
                                       int width, size_t row_bytes, semqr__read_rows_fn read_rows,
-                                      void *user, semqr__band_reader **out, semqr_error *err)
+                                      semqr__band_fix_fn fix, void *user,
+                                      semqr__band_reader **out, semqr_error *err)
 {
 	*out = NULL;
 	semqr__band_reader *br = calloc(1, sizeof *br);
@@ -117,6 +123,7 @@ semqr_status semqr__band_reader_start(const int *y0, const int *y1, int count, i
 	br->width = width;
 	br->row_bytes = row_bytes;
 	br->read_rows = read_rows;
+	br->fix = fix;
 	br->user = user;
 	int rc = pthread_create(&br->thread, NULL, reader_main, br);
 	if (rc != 0) {

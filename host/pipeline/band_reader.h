@@ -7,7 +7,8 @@
  * device stages and the decoders: two band buffers alternate; band r lives
  * in buffer r % 2, and is filled by copying the rows it shares with band
  * r - 1 (still in the other buffer, which is only read meanwhile) and
- * reading the rest through `read_rows`. Band r + 1 can therefore be filled
+ * reading the rest through `read_rows` (then, optionally, handing the band
+ * to `fix`, which may change the new rows in place). Band r + 1 can therefore be filled
  * while band r is used, and band r + 2 once band r is released.
  *
  * The consumer calls semqr__band_reader_wait(r) for r = 0, 1, ... in order
@@ -25,6 +26,12 @@
 typedef semqr_status (*semqr__read_rows_fn)(void *user, int y0, int rows, void *dst,
                                             size_t stride, semqr_error *err);
 
+/* Post-processes a filled band: rows [y0, y0 + rows) at data (row i at
+ * data + i row_bytes), of which rows first_new .. rows - 1 were just read and
+ * the rows before were copied from the previous band (already processed). */
+typedef void (*semqr__band_fix_fn)(void *user, unsigned char *data, size_t row_bytes, int y0,
+                                   int rows, int first_new);
+
 /* A band as the consumer sees it: rows [y0, y0 + rows), row i at data + i
  * row_bytes. */
 typedef struct semqr__band {
@@ -41,11 +48,13 @@ size_t semqr__band_reader_bytes(size_t row_bytes, int max_rows);
 /* Allocates the buffers and starts the thread, which begins with band 0.
  * y0 and y1 (count entries, copied) give the bands; no band has more than
  * max_rows rows; width is the row length in pixels (the stride passed to
- * read_rows) and row_bytes its size. Fails with SEMQR_ERR_NO_MEMORY naming
- * the sizes. */
+ * read_rows) and row_bytes its size; fix may be NULL. Both callbacks get
+ * `user` and run on the reader's thread. Fails with SEMQR_ERR_NO_MEMORY
+ * naming the sizes. */
 semqr_status semqr__band_reader_start(const int *y0, const int *y1, int count, int max_rows,
                                       int width, size_t row_bytes, semqr__read_rows_fn read_rows,
-                                      void *user, semqr__band_reader **out, semqr_error *err);
+                                      semqr__band_fix_fn fix, void *user,
+                                      semqr__band_reader **out, semqr_error *err);
 
 /* Waits until band r is filled and describes it in *band. Returns the
  * reader's error instead when reading band r (or an earlier one) failed. */

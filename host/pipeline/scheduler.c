@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "common/error_internal.h"
+#include "drift/lines.h"
 #include "pipeline/band_reader.h"
 #include "pipeline/drift_report.h"
 #include "pipeline/pipeline_internal.h"
@@ -72,6 +73,7 @@ void semqr_scan_decode_options_init(semqr_scan_decode_options *opts)
 	opts->page = SEMQR_SCAN_MEAN;
 	opts->stack = SEMQR_STACK_REGISTER;
 	opts->denoise = 1;
+	opts->line_shift_max = 8;
 	opts->sampling = SEMQR_SAMPLING_SOFT;
 	opts->retry_ms = 20.0;
 	opts->min_timing = 0.45f;
@@ -82,8 +84,8 @@ void semqr_scan_decode_options_init(semqr_scan_decode_options *opts)
 const char *semqr_scan_stage_name(semqr_scan_stage stage)
 {
 	static const char *const names[SEMQR_STAGE_COUNT] = {
-	    "read",     "register", "integrate", "upload", "load",  "flatten", "denoise",
-	    "binarize", "finder",   "locate",    "decode", "group", "output"};
+	    "read",   "register", "integrate", "lines",  "upload", "load",  "flatten",
+	    "denoise", "binarize", "finder",   "locate", "decode", "group", "output"};
 	return (unsigned)stage < SEMQR_STAGE_COUNT ? names[stage] : "unknown";
 }
 
@@ -126,6 +128,10 @@ static semqr_status check_options(const semqr_scan_decode_options *o, const semq
 		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
 		                   "scan decoder: retry budget %g ms per symbol (must be 0..60000)",
 		                   o->retry_ms);
+	if (o->line_shifts && (o->line_shift_max < 1 || o->line_shift_max > SEMQR__LINES_SHIFT_MAX))
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "scan decoder: line shifts up to %d px (must be 1..%d)",
+		                   o->line_shift_max, SEMQR__LINES_SHIFT_MAX);
 	if (!(o->frame_period_s >= 0.0 && o->frame_period_s <= 86400.0))
 		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
 		                   "scan decoder: frame period %g s (must be 0..86400; 0 takes the "
@@ -227,8 +233,37 @@ typedef struct row_source {
 	semqr_scan *scan;
 	int page;
 	semqr__stack_rows *stack; /* NULL unless registered */
+	semqr__lines *lines;      /* NULL unless line shifts are corrected */
+	int lines_max;            /* lines per correction block */
+	int width;
 	semqr_scan_summary *sum;
 } row_source;
+
+/* Lines of context above each block of new lines, and the sweeps. */
+#define LINE_CONTEXT 2
+#define LINE_SWEEPS 8
+/* Memory for the line corrector's blocks. */
+#define LINE_BLOCK_BYTES ((size_t)32 << 20)
+
+/* Corrects the band's new rows for line shifts, block by block, each block
+ * with the LINE_CONTEXT corrected rows above it as fixed neighbours. */
+static void source_fix(void *user, unsigned char *data, size_t row_bytes, int y0, int rows,
+                       int first_new)
+{
+	row_source *src = user;
+	(void)y0;
+	if (!src->lines)
+		return;
+	double t0 = semqr__now();
+	int step = src->lines_max - LINE_CONTEXT;
+	for (int a = first_new; a < rows; a += step) {
+		int top = a - LINE_CONTEXT > 0 ? a - LINE_CONTEXT : 0;
+		int end = a + step < rows ? a + step : rows;
+		semqr__lines_correct(src->lines, data + (size_t)top * row_bytes, (size_t)src->width,
+		                     end - top, a - top, LINE_SWEEPS, NULL);
+	}
+	src->sum->seconds[SEMQR_STAGE_LINES] += semqr__now() - t0;
+}
 
 static semqr_status source_read(void *user, int y0, int rows, void *dst, size_t stride,
                                 semqr_error *err)
@@ -579,15 +614,22 @@ static semqr_status decode_bands(semqr_scan *scan, semqr__scan_plan *plan_in,
 	semqr_status st = SEMQR_OK;
 	size_t row_bytes = (size_t)plan.width * (size_t)(plan.bits / 8);
 	size_t band_bytes = semqr__band_reader_bytes(row_bytes, band_rows_max(&plan));
+	/* Line correction blocks: LINE_BLOCK_BYTES, at least a few lines. */
+	size_t line_one = semqr__lines_bytes(plan.width, 1) - semqr__lines_bytes(plan.width, 0);
+	int lines_max = (int)(LINE_BLOCK_BYTES / line_one);
+	lines_max = lines_max < LINE_CONTEXT + 8 ? LINE_CONTEXT + 8 : lines_max > 256 ? 256 : lines_max;
+	size_t line_bytes = opts->line_shifts ? semqr__lines_bytes(plan.width, lines_max) : 0;
+	band_bytes += line_bytes;
 	size_t fixed = band_bytes + sp->bytes + semqr__device_bytes(&plan);
 	sum->memory_bytes = plan_threads(&plan, opts->threads, fixed, opts->memory_budget);
 	sum->threads = plan.threads;
 	if (sum->memory_bytes > opts->memory_budget)
 		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
-		                   "scan decoder: two bands of %d x %d pixels at %d bits (%.1f MiB)%s and "
-		                   "the tile buffers of %d x %d pixels (%.1f MiB) exceed the memory "
+		                   "scan decoder: two bands of %d x %d pixels at %d bits%s (%.1f MiB)%s "
+		                   "and the tile buffers of %d x %d pixels (%.1f MiB) exceed the memory "
 		                   "budget of %.1f MiB; give a smaller tile or a larger budget",
-		                   plan.width, band_rows_max(&plan), plan.bits, mib(band_bytes),
+		                   plan.width, band_rows_max(&plan), plan.bits,
+		                   line_bytes ? " with the line corrector's blocks" : "", mib(band_bytes),
 		                   sp->bytes ? ", the stack reader's chunks" : "", plan.buf_w,
 		                   plan.buf_h, mib(sum->memory_bytes - band_bytes - sp->bytes),
 		                   mib(opts->memory_budget));
@@ -599,10 +641,17 @@ static semqr_status decode_bands(semqr_scan *scan, semqr__scan_plan *plan_in,
 	semqr__tile_device d;
 	if ((st = semqr__device_create(&plan, &dev, &d, err)) != SEMQR_OK)
 		return st;
-	row_source src = {scan, plan.page, NULL, sum};
+	row_source src = {scan, plan.page, NULL, NULL, lines_max, plan.width, sum};
+	if (opts->line_shifts &&
+	    (st = semqr__lines_create(plan.width, plan.bits, opts->line_shift_max, lines_max,
+	                              &src.lines, err)) != SEMQR_OK) {
+		semqr__device_destroy(&d);
+		return st;
+	}
 	if (sp->drift) {
 		st = semqr__stack_rows_create(scan, sp->drift, &dev, sp->chunk, &src.stack, err);
 		if (st != SEMQR_OK) {
+			semqr__lines_destroy(src.lines);
 			semqr__device_destroy(&d);
 			return st;
 		}
@@ -610,6 +659,7 @@ static semqr_status decode_bands(semqr_scan *scan, semqr__scan_plan *plan_in,
 	}
 	pool p;
 	if ((st = pool_create(&p, &plan, err)) != SEMQR_OK) {
+		semqr__lines_destroy(src.lines);
 		semqr__stack_rows_destroy(src.stack);
 		semqr__device_destroy(&d);
 		return st;
@@ -623,7 +673,8 @@ static semqr_status decode_bands(semqr_scan *scan, semqr__scan_plan *plan_in,
 		band_rows(&plan, r, &y0[r], &y1[r]);
 	if (st == SEMQR_OK)
 		st = semqr__band_reader_start(y0, y1, plan.tile_rows, band_rows_max(&plan),
-		                              plan.width, row_bytes, source_read, &src, &reader, err);
+		                              plan.width, row_bytes, source_read, source_fix, &src,
+		                              &reader, err);
 
 	emitter e = {&p, 0, 0, cb, user, sum, SEMQR_OK, {SEMQR_OK, ""}};
 	for (int row = 0; row < plan.tile_rows && st == SEMQR_OK && e.status == SEMQR_OK; row++) {
@@ -663,6 +714,12 @@ static semqr_status decode_bands(semqr_scan *scan, semqr__scan_plan *plan_in,
 	}
 	/* The reader's times are complete once it has stopped. */
 	semqr__band_reader_stop(reader);
+	if (src.lines) {
+		semqr__lines_stats ls = semqr__lines_get_stats(src.lines);
+		sum->line_shift_rms_px = ls.lines ? sqrt(ls.sum_sq / (double)ls.lines) : 0.0;
+		sum->line_shift_max_px = ls.max_abs;
+		semqr__lines_destroy(src.lines);
+	}
 	free(y0);
 	free(y1);
 	pool_destroy(&p);

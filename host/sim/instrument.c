@@ -15,7 +15,9 @@
  *                  plus line_start exp(-x / decay) along x.
  * Within a row the smooth part (drift and vibration, up to 200 Hz against
  * microsecond dwells) is evaluated exactly every 64 pixels and linearly
- * interpolated between; jumps, jitter and distortion are exact per pixel.
+ * interpolated between; jumps and distortion are exact per pixel. The line
+ * jitter moves the probe as a whole for one line, so it is applied after
+ * the probe's blur (below): semqr__sim_row_positions leaves it out.
  *
  * Probe. (1 - w) core + w halo, applied as convolutions on the pixel grid of
  * a strip: the core is a Gaussian with sigma along the astigmatism angle
@@ -24,7 +26,11 @@
  * kernels are sampled Gaussians truncated at 4 sigma and normalised. On the
  * pixel grid means: motion within the probe's extent is taken as a
  * translation, which holds for drift and for vibration far below the pixel
- * rate.
+ * rate. Line jitter does not hold to it (it changes from one line to the
+ * next, within the probe's extent), so each line of the blurred image is
+ * moved by its own jitter afterwards: the line reads the blurred scene at x
+ * + jitter, interpolated with the Catmull-Rom cubic, the line's end pixels
+ * repeated beyond the image.
  *
  * Detector. With q = dose / film_level quanta per full-scale unit, a pixel of
  * expected brightness s (full scale) counts n ~ Poisson(q s) quanta and reads
@@ -87,7 +93,7 @@ static void jumps_px(const semqr__sim *sim, double t, double *jx, double *jy)
 	*jy = y;
 }
 
-static double line_jitter(const semqr__sim *sim, int frame, int y)
+double semqr__sim_line_jitter(const semqr__sim *sim, int frame, int y)
 {
 	if (sim->o.line_jitter_px <= 0)
 		return 0;
@@ -114,7 +120,6 @@ void semqr__sim_row_positions(const semqr__sim *sim, int frame, int y, int x0, i
 {
 	const double px = sim->o.pixel_nm, dwell = sim->o.dwell_us * 1e-6;
 	const double t0 = pixel_time(sim, frame, 0, y);
-	const double jit = line_jitter(sim, frame, y);
 	double jx, jy;
 	jumps_px(sim, t0 + x0 * dwell, &jx, &jy);
 	int next_jump = 0;
@@ -137,7 +142,7 @@ void semqr__sim_row_positions(const semqr__sim *sim, int frame, int y, int x0, i
 		}
 		double dx, dy;
 		distortion_px(sim, x + 0.5, y + 0.5, &dx, &dy);
-		qx[i] = (float)((x + jit + dx + ax + w * (bx - ax) - jx) * px);
+		qx[i] = (float)((x + dx + ax + w * (bx - ax) - jx) * px);
 		qy[i] = (float)((y + dy + ay + w * (by - ay) - jy) * px);
 	}
 }
@@ -153,7 +158,7 @@ void semqr__sim_locate(const semqr__sim *sim, int frame, double qx, double qy, d
 		smooth_px(sim, t, &sx, &sy);
 		jumps_px(sim, t, &jx, &jy);
 		distortion_px(sim, X, Y, &dx, &dy);
-		double jit = line_jitter(sim, frame, (int)floor(Y));
+		double jit = semqr__sim_line_jitter(sim, frame, (int)floor(Y));
 		double nx = qx / px - (jit + dx + sx - jx);
 		double ny = qy / px - (dy + sy - jy);
 		double change = fabs(nx - X) + fabs(ny - Y);

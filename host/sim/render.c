@@ -130,6 +130,29 @@ static semqr_status worker_init(worker *w, const semqr__sim *sim, int rows_max,
 	return SEMQR_OK;
 }
 
+/* Moves a blurred row by the line's jitter: row(x) becomes row(x + jit),
+ * Catmull-Rom cubic interpolation, the end pixels repeated (see
+ * instrument.c); tmp holds n floats. */
+static void jitter_row(float *row, int n, double jit, float *tmp)
+{
+	if (jit == 0.0)
+		return;
+	double fl = floor(jit);
+	int k = (int)fl;
+	float t = (float)(jit - fl), t2 = t * t, t3 = t2 * t;
+	float c0 = -0.5f * t3 + t2 - 0.5f * t, c1 = 1.5f * t3 - 2.5f * t2 + 1.0f;
+	float c2 = -1.5f * t3 + 2.0f * t2 + 0.5f * t, c3 = 0.5f * t3 - 0.5f * t2;
+	memcpy(tmp, row, (size_t)n * sizeof *tmp);
+	for (int x = 0; x < n; x++) {
+		int i = x + k;
+		int a = i - 1 < 0 ? 0 : i - 1 >= n ? n - 1 : i - 1;
+		int b = i < 0 ? 0 : i >= n ? n - 1 : i;
+		int c = i + 1 < 0 ? 0 : i + 1 >= n ? n - 1 : i + 1;
+		int d = i + 2 < 0 ? 0 : i + 2 >= n ? n - 1 : i + 2;
+		row[x] = c0 * tmp[a] + c1 * tmp[b] + c2 * tmp[c] + c3 * tmp[d];
+	}
+}
+
 static semqr_status render_strip(worker *w)
 {
 	const semqr__sim *sim = w->sim;
@@ -146,6 +169,9 @@ static semqr_status render_strip(worker *w)
 		                     w->ideal + (size_t)j * sw);
 	}
 	semqr__sim_blur(sim, w->ideal, w->rows, w->tmp, w->blurred);
+	for (int j = 0; j < w->rows; j++)
+		jitter_row(w->blurred + (size_t)j * W, W,
+		           semqr__sim_line_jitter(sim, w->frame, w->y0 + j), w->tmp);
 	size_t row_bytes = (size_t)W * (sim->o.bits / 8);
 	for (int j = 0; j < w->rows; j++)
 		semqr__sim_detect_row(sim, w->frame, w->y0 + j, w->blurred + (size_t)j * W,

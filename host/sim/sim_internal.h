@@ -220,7 +220,11 @@ void semqr__sim_module_to_scene(const semqr__sim *sim, const sim_symbol *s, doub
 
 /* Drift, jumps and vibration, motion parameters and the probe kernels. */
 semqr_status semqr__sim_instrument_prepare(semqr__sim *sim, semqr_error *err);
-/* Scene positions of the top-left corners of pixels x0 .. x0+n-1 of row y. */
+/* The x jitter of row y of frame f in pixels: the probe misses the line by
+ * it (applied after the probe's blur, see instrument.c). */
+double semqr__sim_line_jitter(const semqr__sim *sim, int frame, int y);
+/* Scene positions of the top-left corners of pixels x0 .. x0+n-1 of row y,
+ * without the line jitter. */
 void semqr__sim_row_positions(const semqr__sim *sim, int frame, int y, int x0, int n,
                               float *qx, float *qy);
 /* The image point (continuous pixel coordinates) whose sample lands on scene

@@ -125,6 +125,15 @@ typedef struct semqr_scan_decode_options {
 	 * frames follow each other without a pause, as in the instruments'
 	 * frame integration. */
 	double frame_period_s;
+	/* Nonzero: estimate each scan line's shift along x from the lines
+	 * around it (line jitter, charging jumps) and undo it before anything
+	 * else (host/drift/lines.h), searching shifts up to line_shift_max
+	 * pixels. It runs on the reader thread at about 17 Mpixel/s on one core
+	 * of the 2-core test machine (line_shift_max 8), which then bounds the
+	 * whole decoder, hence off by default. Default 0 (off), line_shift_max
+	 * 8. */
+	int line_shifts;
+	int line_shift_max;
 	/* Nonzero (default): the located image is denoised by a Gaussian of a
 	 * third of the module size. 0: it is not (sigma 0; for ablation). */
 	int denoise;
@@ -186,8 +195,8 @@ typedef struct semqr_scan_symbol {
  * in the locator's order. */
 typedef void (*semqr_scan_callback)(void *user, const semqr_scan_symbol *symbol);
 
-/* Stage timings, in seconds of wall-clock time (CLOCK_MONOTONIC). Read and
- * integrate are timed on the reader thread; register, upload, the device
+/* Stage timings, in seconds of wall-clock time (CLOCK_MONOTONIC). Read,
+ * integrate and lines are timed on the reader thread; register, upload, the device
  * stages and output on the calling thread; group, locate and decode on the
  * decoder threads, summed over them; the threads overlap, so the sum of the
  * stages may exceed seconds_total. Group, locate and
@@ -200,6 +209,7 @@ typedef enum semqr_scan_stage {
 	                          (FFTW phase correlation over tiles, reading included) */
 	SEMQR_STAGE_INTEGRATE, /* stacks: writing frame rows to the device, integrating them
 	                          shifted, reading the sums back, dividing */
+	SEMQR_STAGE_LINES,     /* line shift correction (option line_shifts) */
 	SEMQR_STAGE_UPLOAD,    /* cutting tiles and writing them to the device */
 	SEMQR_STAGE_LOAD,      /* device: 8/16 bits -> float (fused into flatten by the scan
 	                          decoder, which then reports 0 here) */
@@ -237,6 +247,8 @@ typedef struct semqr_scan_summary {
 	double drift_px_per_min[2];
 	double drift_nm_per_min[2];
 	double drift_max_px;         /* largest frame shift |(dx, dy)| measured */
+	/* With line_shifts: the RMS and the largest |shift| of the lines. */
+	double line_shift_rms_px, line_shift_max_px;
 	uint64_t pixels;             /* width x height */
 	int tiles, tile_cols, tile_rows;
 	int tile, halo;              /* core side and halo in pixels */
