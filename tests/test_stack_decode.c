@@ -146,6 +146,13 @@ static void test_registered_stack_decodes(void **state)
 	assert_int_equal(sum.frames_integrated, FRAMES);
 	assert_true(sum.seconds[SEMQR_STAGE_REGISTER] > 0.0);
 	assert_true(sum.seconds[SEMQR_STAGE_INTEGRATE] > 0.0);
+	/* The register stage's parts: every tile of frames 1..7, within the
+	 * stage's own time. */
+	assert_int_equal(sum.register_tiles, (long)(FRAMES - 1) * 16);
+	assert_true(sum.register_read_s + sum.register_fft_s + sum.register_cross_s +
+	                sum.register_peak_s + sum.register_combine_s <=
+	            sum.seconds[SEMQR_STAGE_REGISTER]);
+	assert_true(sum.register_fft_s > 0.0 && sum.register_peak_s > 0.0);
 
 	/* The drift reported, against the truth. */
 	double tx[FRAMES], ty[FRAMES];

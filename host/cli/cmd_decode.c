@@ -287,6 +287,11 @@ static void print_stack(FILE *f, const semqr_scan_summary *s, const semqr_scan_f
 	print_pair_or_null(f, "drift_px_per_min", s->has_drift_velocity, s->drift_px_per_min);
 	print_pair_or_null(f, "drift_nm_per_min", s->has_drift_velocity && s->pixel_nm > 0.0,
 	                   s->drift_nm_per_min);
+	fprintf(f,
+	        ",\"register_tiles\":%ld,\"register_seconds\":{\"read\":%.4f,\"window_fft\":%.4f,"
+	        "\"cross_power\":%.4f,\"peak\":%.4f,\"combine\":%.4f}",
+	        s->register_tiles, s->register_read_s, s->register_fft_s, s->register_cross_s,
+	        s->register_peak_s, s->register_combine_s);
 }
 
 static void print_summary(FILE *f, const char *file, const semqr_scan_summary *s,

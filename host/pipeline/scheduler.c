@@ -583,6 +583,13 @@ static semqr_status stack_prepare(semqr_scan *scan, const semqr_scan_info *info,
 	sum->seconds[SEMQR_STAGE_REGISTER] += semqr__now() - t0;
 	if (st != SEMQR_OK)
 		return st;
+	semqr__drift_times dt = semqr__drift_get_times(sp->drift);
+	sum->register_read_s = dt.read;
+	sum->register_fft_s = dt.reg.window_fft;
+	sum->register_cross_s = dt.reg.cross_power;
+	sum->register_peak_s = dt.reg.peak;
+	sum->register_combine_s = dt.combine;
+	sum->register_tiles = dt.reg.tiles;
 	semqr__drift_report(sp->drift, info, opts->frame_period_s, opts->frame, opts->frame_user,
 	                    sum);
 	int margin = semqr__stack_rows_margin(sp->drift);

@@ -247,6 +247,13 @@ typedef struct semqr_scan_summary {
 	double drift_px_per_min[2];
 	double drift_nm_per_min[2];
 	double drift_max_px;         /* largest frame shift |(dx, dy)| measured */
+	/* The register stage's time split into: reading the frames' bands,
+	 * windowing and forward FFTs, cross-power spectra and inverse FFTs,
+	 * peak refinement (upsampled DFT), outlier rejection and plane fits;
+	 * and the number of tiles registered. */
+	double register_read_s, register_fft_s, register_cross_s, register_peak_s,
+	    register_combine_s;
+	long register_tiles;
 	/* With line_shifts: the RMS and the largest |shift| of the lines. */
 	double line_shift_rms_px, line_shift_max_px;
 	uint64_t pixels;             /* width x height */
