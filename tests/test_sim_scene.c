@@ -347,6 +347,33 @@ static void texture_modulates_the_film(void **state)
 
 /* ---- errors ---------------------------------------------------------------- */
 
+/* The ranges the library publishes are the ones it enforces: the ends are
+ * accepted, just beyond them refused; fields checked by other rules have
+ * none. */
+static void option_ranges_are_enforced(void **state)
+{
+	(void)state;
+	double lo, hi;
+	semqr_error err;
+	assert_true(semqr_sim_option_range(offsetof(semqr_sim_options, dose), &lo, &hi));
+	semqr_sim_options o;
+	semqr_sim_options_init(&o);
+	o.dose = lo;
+	assert_int_equal(semqr_sim_geometry(&o, NULL, NULL, NULL, &err), SEMQR_OK);
+	o.dose = lo * 0.99;
+	assert_int_equal(semqr_sim_geometry(&o, NULL, NULL, NULL, &err),
+	                 SEMQR_ERR_INVALID_ARGUMENT);
+	assert_true(semqr_sim_option_range(offsetof(semqr_sim_options, version), &lo, &hi));
+	assert_true(lo == SEMQR_VERSION_MIN && hi == SEMQR_VERSION_MAX);
+	semqr_sim_options_init(&o);
+	o.version = (int)hi + 1;
+	assert_int_equal(semqr_sim_geometry(&o, NULL, NULL, NULL, &err),
+	                 SEMQR_ERR_INVALID_ARGUMENT);
+	assert_false(semqr_sim_option_range(offsetof(semqr_sim_options, bits), &lo, &hi));
+	assert_false(semqr_sim_option_range(offsetof(semqr_sim_options, rows), &lo, &hi));
+	assert_false(semqr_sim_option_range(1, &lo, &hi));
+}
+
 static void bad_options_are_named(void **state)
 {
 	(void)state;
@@ -401,6 +428,7 @@ int main(void)
 		cmocka_unit_test(polarity),
 		cmocka_unit_test(texture_modulates_the_film),
 		cmocka_unit_test(bad_options_are_named),
+		cmocka_unit_test(option_ranges_are_enforced),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,96 +16,103 @@
 
 enum kind { K_DOUBLE, K_INT, K_TRUE, K_FALSE, K_STRING };
 
+/* An option that sets a field. Numeric fields take the range the library
+ * checks (semqr_sim_option_range); the few the library checks by other
+ * rules carry their own here (own_range). */
 typedef struct field {
 	const char *name;
 	enum kind kind;
 	size_t offset;
+	int own_range;
 	double min, max;
 	const char *help;
 } field;
 
-#define F(name, kind, member, lo, hi, help) {name, kind, offsetof(semqr_sim_options, member), lo, hi, help}
+#define F(name, kind, member, help) {name, kind, offsetof(semqr_sim_options, member), 0, 0, 0, help}
+#define FR(name, kind, member, lo, hi, help) \
+	{name, kind, offsetof(semqr_sim_options, member), 1, lo, hi, help}
 
 static const field fields[] = {
-	F("cols", K_INT, cols, -1, 100000, "symbols per grid row (with --rows; see --grid)"),
-	F("rows", K_INT, rows, -1, 100000, "grid rows (0 x 0 fills --width x --height; -1 x -1: none)"),
-	F("pitch-um", K_DOUBLE, pitch_um, 0, 1e6, "grid pitch in um (0: smallest that fits)"),
-	F("quiet-modules", K_INT, quiet_modules, 0, 100, "quiet zone for the automatic pitch (4)"),
-	F("width", K_INT, width, 0, 1 << 20, "image width in pixels (0: the grid's)"),
-	F("height", K_INT, height, 0, 1 << 20, "image height in pixels (0: the grid's)"),
-	F("template", K_STRING, payload_template, 0, 0, "payload template (P{plate}-R{row}-C{col})"),
-	F("plate", K_INT, plate, -1e9, 1e9, "value of {plate} (1)"),
-	F("random-bytes", K_INT, random_length, 0, 7089, "random payloads of N bytes"),
-	F("payload-file", K_STRING, payload_file, 0, 0, "payloads: consecutive chunks of FILE"),
-	F("chunk", K_INT, chunk_length, 1, 7089, "bytes per chunk of --payload-file (32)"),
-	F("version", K_INT, version, 1, 40, "symbol version (3)"),
-	F("mask", K_INT, mask, -1, 7, "mask 0-7 (-1: encoder's choice)"),
-	F("mirrored", K_TRUE, mirrored, 0, 0, "render the matrices transposed"),
-	F("module-nm", K_DOUBLE, module_nm, 0.1, 1e5, "module pitch in nm (49)"),
-	F("pixel-nm", K_DOUBLE, pixel_nm, 0.01, 1e5, "pixel size in nm (8)"),
-	F("rotation", K_DOUBLE, rotation_deg, -360, 360, "rotation in degrees (0)"),
-	F("rotation-range", K_DOUBLE, rotation_range_deg, 0, 180, "plus uniform +-range (180: any)"),
-	F("jitter-nm", K_DOUBLE, jitter_nm, 0, 1e6, "uniform position jitter per axis (0)"),
-	F("film-level", K_DOUBLE, film_level, 0.001, 1, "film brightness, fraction of full scale (0.5)"),
-	F("contrast", K_DOUBLE, contrast, 0, 1, "milled = film * (1 -+ contrast) (0.3)"),
-	F("rim", K_DOUBLE, rim, 0, 10, "bright rim amplitude, film units (0.3)"),
-	F("rim-nm", K_DOUBLE, rim_nm, 0.01, 1e5, "rim decay length (16)"),
-	F("texture", K_STRING, texture_path, 0, 0, "real SEM image as background texture"),
-	F("texture-pixel-nm", K_DOUBLE, texture_pixel_nm, 0, 1e6, "its pixel size (0: --pixel-nm)"),
-	F("texture-strength", K_DOUBLE, texture_strength, 0, 10, "texture modulation (0.5)"),
-	F("flip", K_INT, flip_modules, 0, 1000, "data modules flipped per symbol (0)"),
-	F("missing", K_INT, missing_modules, 0, 1000, "grey data modules per symbol, one patch (0)"),
-	F("scratches", K_DOUBLE, scratches, 0, 8, "mean scratches per symbol (0)"),
-	F("scratch-width-nm", K_DOUBLE, scratch_width_nm, 0, 1e5, "(20)"),
-	F("scratch-length-nm", K_DOUBLE, scratch_length_nm, 0, 1e6, "(800)"),
-	F("scratch-depth", K_DOUBLE, scratch_depth, 0, 1, "brightness *= 1 - depth (0.6)"),
-	F("particles", K_DOUBLE, particles, 0, 16, "mean bright particles per symbol (0)"),
-	F("particle-sigma-nm", K_DOUBLE, particle_sigma_nm, 0.01, 1e4, "(15)"),
-	F("particle-level", K_DOUBLE, particle_level, 0, 10, "peak, film units (1)"),
-	F("dwell-us", K_DOUBLE, dwell_us, 1e-4, 1e6, "pixel dwell time (1)"),
-	F("flyback-us", K_DOUBLE, flyback_us, 0, 1e6, "line flyback time (20)"),
-	F("frames", K_INT, frames, 1, 4096, "frames of the same field, one page each (1)"),
-	F("frame-gap-s", K_DOUBLE, frame_gap_s, 0, 1e6, "pause between frames (0)"),
-	F("psf-sigma", K_DOUBLE, psf_sigma_px, 0, 20, "probe core sigma in pixels (1)"),
-	F("astig-ratio", K_DOUBLE, astig_ratio, 1, 4, "core sigma ratio, >= 1 (1)"),
-	F("astig-angle", K_DOUBLE, astig_angle_deg, -360, 360, "wide axis direction, degrees (0)"),
-	F("halo-weight", K_DOUBLE, halo_weight, 0, 1, "signal fraction in the halo (0.2)"),
-	F("halo-nm", K_DOUBLE, halo_sigma_nm, 0, 1e4, "halo sigma (20; 95 at 5 kV)"),
-	F("hv-kv", K_DOUBLE, hv_kv, 0, 1000, "accelerating voltage for the metadata (2)"),
-	F("no-noise", K_FALSE, noise, 0, 0, "expected values only"),
-	F("dose", K_DOUBLE, dose, 0.01, 1e9, "detected quanta per pixel on the film (100)"),
-	F("beam-pa", K_DOUBLE, beam_current_pa, 0, 1e9, "dose from beam current, dwell, efficiency"),
-	F("efficiency", K_DOUBLE, detector_efficiency, 0, 1e3, "quanta per primary electron (0.2)"),
-	F("read-noise", K_DOUBLE, read_noise_dn, 0, 255, "read noise, 8-bit grey levels (1)"),
-	F("line-noise", K_DOUBLE, line_noise, 0, 1e3, "line offset std / film shot noise (0.05)"),
-	F("rho", K_DOUBLE, fast_axis_rho, 0, 0.99, "noise correlation along lines (0.05)"),
-	F("offset", K_DOUBLE, offset, -10, 10, "output offset, full scale (0)"),
-	F("gain", K_DOUBLE, gain, 0, 1e3, "output gain (1)"),
-	F("gamma", K_DOUBLE, gamma, 0.1, 10, "output gamma (1)"),
-	F("bits", K_INT, bits, 8, 16, "8 or 16 (8)"),
-	F("jumps", K_DOUBLE, jumps_per_frame, 0, 16, "mean charging jumps per frame (0)"),
-	F("jump-min-px", K_DOUBLE, jump_min_px, 0, 1e4, "(0.5)"),
-	F("jump-max-px", K_DOUBLE, jump_max_px, 0, 1e4, "(5)"),
-	F("line-jitter", K_DOUBLE, line_jitter_px, 0, 100, "line shift std in pixels (0.05)"),
-	F("vibrations", K_INT, vibrations, 0, SEMQR_SIM_VIBRATION_MAX, "sinusoids (10)"),
-	F("vibration-px", K_DOUBLE, vibration_px, 0, 100, "largest amplitude (0.05)"),
-	F("vibration-min-hz", K_DOUBLE, vibration_min_hz, 0.001, 1e9, "(3)"),
-	F("vibration-max-hz", K_DOUBLE, vibration_max_hz, 0.001, 1e9, "(200)"),
-	F("distortion", K_DOUBLE, distortion, -0.2, 0.2, "radial warp k (0)"),
-	F("line-start-px", K_DOUBLE, line_start_px, -100, 100, "shift at line start (0)"),
-	F("line-start-decay-px", K_DOUBLE, line_start_decay_px, 0.01, 1e6, "(32)"),
-	F("supersample", K_INT, supersample, 1, 16, "n x n samples per pixel (4)"),
-	F("threads", K_INT, threads, 1, 64, "worker threads (2)"),
-	F("strip-rows", K_INT, strip_rows, 0, 65536, "rows per strip (0: automatic)"),
-	F("tiled", K_TRUE, tiled, 0, 0, "write tiles instead of strips"),
-	F("tile-size", K_INT, tile_size, 16, 65536, "tile side, multiple of 16 (256)"),
-	F("bigtiff", K_INT, bigtiff, -1, 1, "-1 automatic, 0 never, 1 always (-1)"),
-	F("no-fei", K_FALSE, fei_metadata, 0, 0, "omit the FEI metadata (tag 34682)"),
-	F("zeiss", K_TRUE, zeiss_metadata, 0, 0, "add Zeiss metadata (tag 34118)"),
-	F("databar", K_INT, databar_rows, 0, 4096, "data bar rows below the image (0)"),
+	FR("cols", K_INT, cols, -1, 100000, "symbols per grid row (with --rows; see --grid)"),
+	FR("rows", K_INT, rows, -1, 100000, "grid rows (0 x 0 fills --width x --height; -1 x -1: none)"),
+	F("pitch-um", K_DOUBLE, pitch_um, "grid pitch in um (0: smallest that fits)"),
+	F("quiet-modules", K_INT, quiet_modules, "quiet zone for the automatic pitch (4)"),
+	F("width", K_INT, width, "image width in pixels (0: the grid's)"),
+	F("height", K_INT, height, "image height in pixels (0: the grid's)"),
+	F("template", K_STRING, payload_template, "payload template (P{plate}-R{row}-C{col})"),
+	F("plate", K_INT, plate, "value of {plate} (1)"),
+	F("random-bytes", K_INT, random_length, "random payloads of N bytes"),
+	F("payload-file", K_STRING, payload_file, "payloads: consecutive chunks of FILE"),
+	F("chunk", K_INT, chunk_length, "bytes per chunk of --payload-file (32)"),
+	F("version", K_INT, version, "symbol version (3)"),
+	F("mask", K_INT, mask, "mask 0-7 (-1: encoder's choice)"),
+	F("mirrored", K_TRUE, mirrored, "render the matrices transposed"),
+	F("module-nm", K_DOUBLE, module_nm, "module pitch in nm (49)"),
+	F("pixel-nm", K_DOUBLE, pixel_nm, "pixel size in nm (8)"),
+	F("rotation", K_DOUBLE, rotation_deg, "rotation in degrees (0)"),
+	F("rotation-range", K_DOUBLE, rotation_range_deg, "plus uniform +-range (180: any)"),
+	F("jitter-nm", K_DOUBLE, jitter_nm, "uniform position jitter per axis (0)"),
+	F("film-level", K_DOUBLE, film_level, "film brightness, fraction of full scale (0.5)"),
+	F("contrast", K_DOUBLE, contrast, "milled = film * (1 -+ contrast) (0.3)"),
+	F("rim", K_DOUBLE, rim, "bright rim amplitude, film units (0.3)"),
+	F("rim-nm", K_DOUBLE, rim_nm, "rim decay length (16)"),
+	F("texture", K_STRING, texture_path, "real SEM image as background texture"),
+	F("texture-pixel-nm", K_DOUBLE, texture_pixel_nm, "its pixel size (0: --pixel-nm)"),
+	F("texture-strength", K_DOUBLE, texture_strength, "texture modulation (0.5)"),
+	F("flip", K_INT, flip_modules, "data modules flipped per symbol (0)"),
+	F("missing", K_INT, missing_modules, "grey data modules per symbol, one patch (0)"),
+	F("scratches", K_DOUBLE, scratches, "mean scratches per symbol (0)"),
+	F("scratch-width-nm", K_DOUBLE, scratch_width_nm, "(20)"),
+	F("scratch-length-nm", K_DOUBLE, scratch_length_nm, "(800)"),
+	F("scratch-depth", K_DOUBLE, scratch_depth, "brightness *= 1 - depth (0.6)"),
+	F("particles", K_DOUBLE, particles, "mean bright particles per symbol (0)"),
+	F("particle-sigma-nm", K_DOUBLE, particle_sigma_nm, "(15)"),
+	F("particle-level", K_DOUBLE, particle_level, "peak, film units (1)"),
+	F("dwell-us", K_DOUBLE, dwell_us, "pixel dwell time (1)"),
+	F("flyback-us", K_DOUBLE, flyback_us, "line flyback time (20)"),
+	F("frames", K_INT, frames, "frames of the same field, one page each (1)"),
+	F("frame-gap-s", K_DOUBLE, frame_gap_s, "pause between frames (0)"),
+	F("psf-sigma", K_DOUBLE, psf_sigma_px, "probe core sigma in pixels (1)"),
+	F("astig-ratio", K_DOUBLE, astig_ratio, "core sigma ratio, >= 1 (1)"),
+	F("astig-angle", K_DOUBLE, astig_angle_deg, "wide axis direction, degrees (0)"),
+	F("halo-weight", K_DOUBLE, halo_weight, "signal fraction in the halo (0.2)"),
+	F("halo-nm", K_DOUBLE, halo_sigma_nm, "halo sigma (20; 95 at 5 kV)"),
+	F("hv-kv", K_DOUBLE, hv_kv, "accelerating voltage for the metadata (2)"),
+	F("no-noise", K_FALSE, noise, "expected values only"),
+	F("dose", K_DOUBLE, dose, "detected quanta per pixel on the film (100)"),
+	F("beam-pa", K_DOUBLE, beam_current_pa, "dose from beam current, dwell, efficiency"),
+	F("efficiency", K_DOUBLE, detector_efficiency, "quanta per primary electron (0.2)"),
+	F("read-noise", K_DOUBLE, read_noise_dn, "read noise, 8-bit grey levels (1)"),
+	F("line-noise", K_DOUBLE, line_noise, "line offset std / film shot noise (0.05)"),
+	F("rho", K_DOUBLE, fast_axis_rho, "noise correlation along lines (0.05)"),
+	F("offset", K_DOUBLE, offset, "output offset, full scale (0)"),
+	F("gain", K_DOUBLE, gain, "output gain (1)"),
+	F("gamma", K_DOUBLE, gamma, "output gamma (1)"),
+	FR("bits", K_INT, bits, 8, 16, "8 or 16 (8)"),
+	F("jumps", K_DOUBLE, jumps_per_frame, "mean charging jumps per frame (0)"),
+	F("jump-min-px", K_DOUBLE, jump_min_px, "(0.5)"),
+	F("jump-max-px", K_DOUBLE, jump_max_px, "(5)"),
+	F("line-jitter", K_DOUBLE, line_jitter_px, "line shift std in pixels (0.05)"),
+	F("vibrations", K_INT, vibrations, "sinusoids (10)"),
+	F("vibration-px", K_DOUBLE, vibration_px, "largest amplitude (0.05)"),
+	F("vibration-min-hz", K_DOUBLE, vibration_min_hz, "(3)"),
+	F("vibration-max-hz", K_DOUBLE, vibration_max_hz, "(200)"),
+	F("distortion", K_DOUBLE, distortion, "radial warp k (0)"),
+	F("line-start-px", K_DOUBLE, line_start_px, "shift at line start (0)"),
+	F("line-start-decay-px", K_DOUBLE, line_start_decay_px, "(32)"),
+	F("supersample", K_INT, supersample, "n x n samples per pixel (4)"),
+	F("threads", K_INT, threads, "worker threads (2)"),
+	F("strip-rows", K_INT, strip_rows, "rows per strip (0: automatic)"),
+	F("tiled", K_TRUE, tiled, "write tiles instead of strips"),
+	F("tile-size", K_INT, tile_size, "tile side, multiple of 16 (256)"),
+	F("bigtiff", K_INT, bigtiff, "-1 automatic, 0 never, 1 always (-1)"),
+	F("no-fei", K_FALSE, fei_metadata, "omit the FEI metadata (tag 34682)"),
+	F("zeiss", K_TRUE, zeiss_metadata, "add Zeiss metadata (tag 34118)"),
+	F("databar", K_INT, databar_rows, "data bar rows below the image (0)"),
 };
 
 #undef F
+#undef FR
 
 /* Options that are not a plain field. */
 enum {
@@ -170,12 +177,17 @@ static int set_field(semqr_sim_options *o, const field *d, const char *arg)
 	char opt[64];
 	snprintf(opt, sizeof opt, "--%s", d->name);
 	char *p = (char *)o + d->offset;
+	double lo = d->min, hi = d->max;
+	if ((d->kind == K_DOUBLE || d->kind == K_INT) && !d->own_range &&
+	    !semqr_sim_option_range(d->offset, &lo, &hi)) {
+		fprintf(stderr, "semqr simulate: %s: the library gives no range for it\n", opt);
+		return -1;
+	}
 	switch (d->kind) {
 	case K_DOUBLE:
-		return cli_parse_double("simulate", opt, arg, d->min, d->max, (double *)(void *)p);
+		return cli_parse_double("simulate", opt, arg, lo, hi, (double *)(void *)p);
 	case K_INT:
-		return cli_parse_int("simulate", opt, arg, (long)d->min, (long)d->max,
-		                     (int *)(void *)p);
+		return cli_parse_int("simulate", opt, arg, (long)lo, (long)hi, (int *)(void *)p);
 	case K_TRUE:
 		*(bool *)p = true;
 		return 0;

@@ -188,6 +188,21 @@ static const range int_ranges[] = {
 
 #undef R
 
+bool semqr_sim_option_range(size_t offset, double *min, double *max)
+{
+	const range *tables[2] = {double_ranges, int_ranges};
+	size_t counts[2] = {sizeof double_ranges / sizeof double_ranges[0],
+	                    sizeof int_ranges / sizeof int_ranges[0]};
+	for (int t = 0; t < 2; t++)
+		for (size_t i = 0; i < counts[t]; i++)
+			if (tables[t][i].offset == offset) {
+				*min = tables[t][i].min;
+				*max = tables[t][i].max;
+				return true;
+			}
+	return false;
+}
+
 semqr_status semqr__sim_check_options(const semqr_sim_options *o, semqr_error *err)
 {
 	const semqr_status bad = SEMQR_ERR_INVALID_ARGUMENT;

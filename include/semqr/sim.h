@@ -175,6 +175,14 @@ typedef struct semqr_sim_options {
 /* Sets every field of *opts to its default. */
 void semqr_sim_options_init(semqr_sim_options *opts);
 
+/* The range semqr_simulate accepts for the numeric field that lies
+ * `offset` bytes into semqr_sim_options (offsetof(semqr_sim_options,
+ * field)): true with [*min, *max] filled when that field has a plain range
+ * check, false for fields checked by other rules (bits, rows, cols, the
+ * drift vectors, enumerations) and offsets of no field. For front ends that
+ * check options as they parse them, in the library's own terms. */
+bool semqr_sim_option_range(size_t offset, double *min, double *max);
+
 /* Receives the image strip by strip, in order: rows y0 .. y0+rows-1 of frame
  * `frame`, each `width` samples (uint8_t or uint16_t by opts->bits), rows
  * contiguous. Returning anything but SEMQR_OK (with err filled) stops the

@@ -57,5 +57,19 @@ expect 2 "unknown option"             -- "$semqr" decode --bogus x.png
 expect 2 "unknown command 'bogus'"    -- "$semqr" bogus
 expect 2 "usage"                      -- "$semqr"
 
+# Every numeric option of simulate is range-checked in the library's terms:
+# a value far outside any range is refused, naming the option and its range.
+for opt in $("$semqr" simulate --help | grep -oE -- '--[a-z0-9-]+ [XN]$|--[a-z0-9-]+ [XN] ' |
+             awk '{print $1}' | sort -u); do
+  expect 2 "$opt expects .*(from .* to |>= )" -- "$semqr" simulate "$opt" 1e300 -o "$tmp/never.tif"
+done
+
+# New decode options.
+expect 2 "--stack expects register or mean"   -- "$semqr" decode --stack median x.tif
+expect 2 "--sampling expects soft or centre"  -- "$semqr" decode --sampling hard x.tif
+expect 2 "--retry-ms"                          -- "$semqr" decode --retry-ms -1 x.tif
+expect 2 "--frame-period-s"                    -- "$semqr" decode --frame-period-s 0 x.tif
+expect 2 "--line-shift-max"                    -- "$semqr" decode --line-shift-max 33 x.tif
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
