@@ -8,6 +8,8 @@ Reads BENCH/machine.txt, BENCH/semqr/SIZE/run-cold.{jsonl,time} and
 run-warmN.{summary,time}, BENCH/dose/DOSE/run-warm1.{jsonl,time} and
 BENCH/peers/*.json (see peers.py); writes RESULTS/latest.md, latest.csv,
 throughput.png, memory.png and, with a dose sweep, rate-vs-dose.png.
+A block that bench/lowdose.py put into latest.md (between its markers) is
+kept at the end of the new latest.md.
 
 Per semqr run: the process's wall time and peak resident set size from
 `/usr/bin/time -v`, and from the summary line the seconds per stage (group,
@@ -30,6 +32,7 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peers import load_truth, score  # noqa: E402
+from lowdose import LATEST_BEGIN, LATEST_END  # noqa: E402
 
 STAGES = ["read", "upload", "load", "flatten", "denoise", "binarize", "finder", "group",
           "locate", "decode", "output"]
@@ -356,6 +359,15 @@ def plots(results, semqr, dose, peers):
         plt.close(fig)
 
 
+def lowdose_block(path):
+    """The block bench/lowdose.py wrote into an existing latest.md, or None."""
+    if not os.path.exists(path):
+        return None
+    m = re.search(re.escape(LATEST_BEGIN) + ".*?" + re.escape(LATEST_END), open(path).read(),
+                  re.S)
+    return m.group(0) if m else None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bench", default="build/bench")
@@ -366,8 +378,12 @@ def main():
     if not semqr:
         sys.exit("report.py: no semqr runs under %s/semqr" % a.bench)
     machine = read_machine(a.bench)
-    with open(os.path.join(a.results, "latest.md"), "w") as f:
+    latest = os.path.join(a.results, "latest.md")
+    kept = lowdose_block(latest)
+    with open(latest, "w") as f:
         f.write(markdown(machine, semqr, dose, peers) + "\n")
+        if kept:
+            f.write("\n" + kept + "\n")
     write_csv(os.path.join(a.results, "latest.csv"), semqr, dose, peers)
     plots(a.results, semqr, dose, peers)
     print("report.py: wrote %s/latest.md, latest.csv and plots" % a.results)
