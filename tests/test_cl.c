@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -453,6 +454,72 @@ static void test_run_2d_covers_range(void **state)
 	semqr__cl_context_destroy(ctx);
 }
 
+/* Stage timing by events: kernels enqueued under a label are timed to it,
+ * kernels enqueued without one are not recorded, and a label beyond the
+ * caller's stages is dropped; the 1-D launcher covers its range like the
+ * 2-D one. */
+static void test_stage_times(void **state)
+{
+	static const char src[] =
+		"__kernel void busy(__global float *out, int n)\n"
+		"{\n"
+		"\tint i = (int)(get_global_id(0) + get_global_id(1) * get_global_size(0));\n"
+		"\tif (i >= n) return;\n"
+		"\tfloat v = (float)i;\n"
+		"\tfor (int k = 0; k < 2000; k++) v = sin(v) + 1.0f;\n"
+		"\tout[i] = v;\n"
+		"}\n";
+	semqr_error err;
+	semqr__cl_context *ctx;
+	assert_int_equal(semqr__cl_context_create(&devices[0], &ctx, &err), SEMQR_OK);
+	cl_program prog;
+	assert_int_equal(semqr__cl_build_source(ctx, "busy", src, &prog, &err), SEMQR_OK);
+	cl_int cst;
+	cl_kernel k = clCreateKernel(prog, "busy", &cst);
+	assert_int_equal(cst, CL_SUCCESS);
+	int n = 4096;
+	cl_mem buf = clCreateBuffer(semqr__cl_context_handle(ctx), CL_MEM_READ_WRITE,
+	                            (size_t)n * sizeof(float), NULL, &cst);
+	assert_int_equal(cst, CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(k, 0, sizeof buf, &buf), CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(k, 1, sizeof n, &n), CL_SUCCESS);
+
+	assert_int_equal(semqr__cl_run_1d(ctx, k, (size_t)n, &err), SEMQR_OK); /* not recorded */
+	semqr__cl_stage(ctx, 0);
+	assert_int_equal(semqr__cl_run_1d(ctx, k, (size_t)n, &err), SEMQR_OK);
+	assert_int_equal(semqr__cl_run_1d(ctx, k, (size_t)n, &err), SEMQR_OK);
+	semqr__cl_stage(ctx, 2);
+	assert_int_equal(semqr__cl_run_2d(ctx, k, 64, 64, &err), SEMQR_OK);
+	semqr__cl_stage(ctx, 7); /* beyond the 3 stages below: dropped */
+	assert_int_equal(semqr__cl_run_2d(ctx, k, 64, 64, &err), SEMQR_OK);
+	semqr__cl_stage(ctx, -1);
+	assert_int_equal(semqr__cl_run_1d(ctx, k, (size_t)n, &err), SEMQR_OK);
+	double seconds[3] = {0, 0, 0};
+	int kernels = -1;
+	assert_int_equal(semqr__cl_stage_times(ctx, seconds, 3, &kernels, &err), SEMQR_OK);
+	printf("stage times: %.6f %.6f %.6f s over %d kernels\n", seconds[0], seconds[1],
+	       seconds[2], kernels);
+	assert_int_equal(kernels, 4);
+	assert_true(seconds[0] > 0.0 && seconds[2] > 0.0);
+	assert_true(seconds[1] == 0.0);
+	/* Forgotten once taken. */
+	assert_int_equal(semqr__cl_stage_times(ctx, seconds, 3, &kernels, &err), SEMQR_OK);
+	assert_int_equal(kernels, 0);
+	assert_int_equal(semqr__cl_run_1d(ctx, k, 0, &err), SEMQR_ERR_INVALID_ARGUMENT);
+	float *host = malloc((size_t)n * sizeof *host);
+	assert_non_null(host);
+	assert_int_equal(clEnqueueReadBuffer(semqr__cl_queue(ctx), buf, CL_TRUE, 0,
+	                                     (size_t)n * sizeof *host, host, 0, NULL, NULL),
+	                 CL_SUCCESS);
+	for (int i = 0; i < n; i++)
+		assert_true(isfinite(host[i]) && host[i] >= 0.0f && host[i] <= 2.0f);
+	free(host);
+	clReleaseMemObject(buf);
+	clReleaseKernel(k);
+	clReleaseProgram(prog);
+	semqr__cl_context_destroy(ctx);
+}
+
 static void test_selftest_passes(void **state)
 {
 	for (int i = 0; i < device_count; i++) {
@@ -553,6 +620,7 @@ int main(void)
 	unsetenv("SEMQR_DEVICE");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kernel_source_lookup),
+		cmocka_unit_test(test_stage_times),
 		cmocka_unit_test(test_status_names),
 		cmocka_unit_test(test_list_devices),
 		cmocka_unit_test(test_select_by_index),

@@ -121,6 +121,25 @@ semqr_status semqr__cl_kernel(semqr__cl_context *ctx, const char *name,
 semqr_status semqr__cl_run_2d(semqr__cl_context *ctx, cl_kernel kernel,
                               size_t width, size_t height, semqr_error *err);
 
+/* Enqueues `kernel` (its arguments set) over a 1-D range of n >= 1
+ * work-items, rounded up to a multiple of 16 (the kernel must ignore ids >=
+ * n), without waiting. */
+semqr_status semqr__cl_run_1d(semqr__cl_context *ctx, cl_kernel kernel, size_t n,
+                              semqr_error *err);
+
+/* Stage timing by events. The queue of every context has profiling enabled.
+ * After semqr__cl_stage(ctx, s) with s >= 0, every kernel enqueued through
+ * semqr__cl_run_2d or semqr__cl_run_1d records an event labelled s, until
+ * the label changes (-1 stops recording, the state of a new context).
+ * semqr__cl_stage_times waits for the recorded kernels, adds each one's
+ * device time (CL_PROFILING_COMMAND_END - START) to seconds[label] (labels
+ * >= nstages are dropped), sets *kernels (when not NULL) to how many there
+ * were, and forgets them. So a chain of stages can be enqueued without
+ * waiting between them, and still be timed stage by stage. */
+void semqr__cl_stage(semqr__cl_context *ctx, int stage);
+semqr_status semqr__cl_stage_times(semqr__cl_context *ctx, double *seconds, int nstages,
+                                   int *kernels, semqr_error *err);
+
 /* ---- self-test (selftest.c) --------------------------------------------- */
 
 /* semqr_cl_selftest runs each of kernels/selftest.cl's two kernels (8-bit and

@@ -13,12 +13,19 @@
 
 struct semqr__cl_context {
 	cl_context context;
-	cl_command_queue queue;            /* in-order, no profiling */
+	cl_command_queue queue;            /* in-order, profiling enabled */
 	cl_device_id device;
 	semqr_cl_device_info info;         /* the device, described when ctx was created */
 	size_t max_item_size[2];           /* CL_DEVICE_MAX_WORK_ITEM_SIZES, dimensions 0 and 1 */
 	size_t program_count;              /* entries of semqr__kernel_sources before the NULL */
 	cl_program *programs;              /* programs[i]: built from semqr__kernel_sources[i], or NULL */
+	/* Stage timing (see semqr__cl_stage): the label of kernels enqueued
+	 * now (-1: none), and the events recorded since the last
+	 * semqr__cl_stage_times with their labels. */
+	int stage;
+	cl_event *events;
+	int *labels;
+	int nevents, cap;
 };
 
 /* ---- status codes -------------------------------------------------------- */
@@ -134,7 +141,9 @@ semqr_status semqr__cl_context_create(const semqr_cl_device_info *dev,
 		st = semqr__cl_fail(err, cst, "OpenCL device %s: clCreateContext", name);
 		goto fail;
 	}
-	ctx->queue = clCreateCommandQueue(ctx->context, ctx->device, 0, &cst);
+	ctx->stage = -1;
+	ctx->queue =
+	    clCreateCommandQueue(ctx->context, ctx->device, CL_QUEUE_PROFILING_ENABLE, &cst);
 	if (cst != CL_SUCCESS) {
 		st = semqr__cl_fail(err, cst, "OpenCL device %s: clCreateCommandQueue", name);
 		goto fail;
@@ -178,6 +187,10 @@ void semqr__cl_context_destroy(semqr__cl_context *ctx)
 		return;
 	if (ctx->queue)
 		clFinish(ctx->queue);
+	for (int i = 0; i < ctx->nevents; i++)
+		clReleaseEvent(ctx->events[i]);
+	free(ctx->events);
+	free(ctx->labels);
 	for (size_t i = 0; i < ctx->program_count; i++)
 		if (ctx->programs[i])
 			clReleaseProgram(ctx->programs[i]);
@@ -309,6 +322,38 @@ static semqr_status fail_kernel(const semqr__cl_context *ctx, cl_kernel kernel, 
 	return semqr__cl_fail(err, status, "kernel %s on %s: %s", function, ctx->info.name, call);
 }
 
+/* Enqueues kernel over the range, recording its event under the current
+ * stage label when there is one. */
+static semqr_status enqueue(semqr__cl_context *ctx, cl_kernel kernel, cl_uint dims,
+                            const size_t *global, const size_t *local, semqr_error *err)
+{
+	cl_event ev = NULL;
+	int record = ctx->stage >= 0;
+	if (record && ctx->nevents == ctx->cap) {
+		int cap = ctx->cap ? 2 * ctx->cap : 32;
+		cl_event *events = realloc(ctx->events, (size_t)cap * sizeof *events);
+		if (events)
+			ctx->events = events;
+		int *labels = events ? realloc(ctx->labels, (size_t)cap * sizeof *labels) : NULL;
+		if (labels)
+			ctx->labels = labels;
+		if (!events || !labels)
+			return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
+			                   "OpenCL device %s: no memory to time %d kernels",
+			                   ctx->info.name, cap);
+		ctx->cap = cap;
+	}
+	cl_int st = clEnqueueNDRangeKernel(ctx->queue, kernel, dims, NULL, global, local, 0, NULL,
+	                                   record ? &ev : NULL);
+	if (st != CL_SUCCESS)
+		return fail_kernel(ctx, kernel, "clEnqueueNDRangeKernel", st, err);
+	if (record) {
+		ctx->events[ctx->nevents] = ev;
+		ctx->labels[ctx->nevents++] = ctx->stage;
+	}
+	return SEMQR_OK;
+}
+
 semqr_status semqr__cl_run_2d(semqr__cl_context *ctx, cl_kernel kernel, size_t width,
                               size_t height, semqr_error *err)
 {
@@ -330,8 +375,56 @@ semqr_status semqr__cl_run_2d(semqr__cl_context *ctx, cl_kernel kernel, size_t w
 		side *= 2;
 	size_t local[2] = {side, side};
 	size_t global[2] = {(width + side - 1) / side * side, (height + side - 1) / side * side};
-	st = clEnqueueNDRangeKernel(ctx->queue, kernel, 2, NULL, global, local, 0, NULL, NULL);
-	if (st != CL_SUCCESS)
-		return fail_kernel(ctx, kernel, "clEnqueueNDRangeKernel", st, err);
-	return SEMQR_OK;
+	return enqueue(ctx, kernel, 2, global, local, err);
+}
+
+semqr_status semqr__cl_run_1d(semqr__cl_context *ctx, cl_kernel kernel, size_t n,
+                              semqr_error *err)
+{
+	if (n == 0)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "1-D kernel launch of 0 work-items: empty range");
+	/* A multiple of 16 lets the implementation choose work-groups of several
+	 * work-items even when n is prime. */
+	size_t global = (n + 15) / 16 * 16;
+	return enqueue(ctx, kernel, 1, &global, NULL, err);
+}
+
+/* ---- stage timing --------------------------------------------------------- */
+
+void semqr__cl_stage(semqr__cl_context *ctx, int stage)
+{
+	ctx->stage = stage;
+}
+
+semqr_status semqr__cl_stage_times(semqr__cl_context *ctx, double *seconds, int nstages,
+                                   int *kernels, semqr_error *err)
+{
+	semqr_status st = SEMQR_OK;
+	if (ctx->nevents) {
+		cl_int cst = clWaitForEvents((cl_uint)ctx->nevents, ctx->events);
+		if (cst != CL_SUCCESS)
+			st = semqr__cl_fail(err, cst, "OpenCL device %s: waiting for %d kernels",
+			                    ctx->info.name, ctx->nevents);
+	}
+	for (int i = 0; i < ctx->nevents; i++) {
+		cl_ulong start = 0, end = 0;
+		if (st == SEMQR_OK && ctx->labels[i] < nstages) {
+			cl_int cst = clGetEventProfilingInfo(ctx->events[i], CL_PROFILING_COMMAND_START,
+			                                     sizeof start, &start, NULL);
+			if (cst == CL_SUCCESS)
+				cst = clGetEventProfilingInfo(ctx->events[i], CL_PROFILING_COMMAND_END,
+				                              sizeof end, &end, NULL);
+			if (cst != CL_SUCCESS)
+				st = semqr__cl_fail(err, cst, "OpenCL device %s: kernel profiling",
+				                    ctx->info.name);
+			else if (end > start)
+				seconds[ctx->labels[i]] += (double)(end - start) * 1e-9;
+		}
+		clReleaseEvent(ctx->events[i]);
+	}
+	if (kernels)
+		*kernels = ctx->nevents;
+	ctx->nevents = 0;
+	return st;
 }

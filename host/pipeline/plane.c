@@ -71,17 +71,3 @@ semqr_status semqr__set_args(const semqr__cl_context *ctx, cl_kernel k, const ch
 	return SEMQR_OK;
 }
 
-semqr_status semqr__run_1d(semqr__cl_context *ctx, cl_kernel k, const char *function, size_t n,
-                           semqr_error *err)
-{
-	/* A multiple of 16 lets the implementation choose work-groups of several
-	 * work-items even when n is prime. */
-	size_t global = (n + 15) / 16 * 16;
-	cl_int cst =
-	    clEnqueueNDRangeKernel(semqr__cl_queue(ctx), k, 1, NULL, &global, NULL, 0, NULL, NULL);
-	if (cst != CL_SUCCESS)
-		return semqr__cl_fail(err, cst,
-		                      "kernel %s on %s: clEnqueueNDRangeKernel (%zu work-items)",
-		                      function, semqr__cl_device_info(ctx)->name, global);
-	return SEMQR_OK;
-}

@@ -80,7 +80,7 @@ semqr_status semqr__stage_finder(semqr__cl_context *ctx, const semqr__plane *bin
 		size_t lines = (size_t)(axis == 0 ? bin->height : bin->width);
 		size_t items = (lines + 15) / 16;
 		if (st == SEMQR_OK)
-			st = semqr__run_1d(ctx, k, functions[axis], items, err);
+			st = semqr__cl_run_1d(ctx, k, items, err);
 		clReleaseKernel(k);
 	}
 	return st;

@@ -150,7 +150,7 @@ static semqr_status flatten(semqr__cl_context *ctx, const semqr__plane *in, int 
 	if (st == SEMQR_OK)
 		st = semqr__set_args(ctx, ks[2], functions[2], axis_args, 5, err);
 	if (st == SEMQR_OK)
-		st = semqr__run_1d(ctx, ks[2], functions[2], (size_t)w + (size_t)h, err);
+		st = semqr__cl_run_1d(ctx, ks[2], (size_t)w + (size_t)h, err);
 	if (st == SEMQR_OK)
 		st = semqr__set_args(ctx, ks[3], functions[3], blend_args, 7, err);
 	if (st == SEMQR_OK)

@@ -130,7 +130,7 @@ semqr_status semqr__stage_sample(semqr__cl_context *ctx, const semqr__plane *in,
 		};
 		st = semqr__set_args(ctx, k, "sample_means", args, 9, err);
 		if (st == SEMQR_OK)
-			st = semqr__run_1d(ctx, k, "sample_means", total, err);
+			st = semqr__cl_run_1d(ctx, k, total, err);
 		clReleaseKernel(k);
 	}
 	clReleaseMemObject(rec_mem);

@@ -192,9 +192,5 @@ typedef struct semqr__kernel_arg {
 semqr_status semqr__set_args(const semqr__cl_context *ctx, cl_kernel k, const char *function,
                              const semqr__kernel_arg *args, int n, semqr_error *err);
 
-/* Enqueues kernel k over a 1-D range of n >= 1 work-items (rounded up as the
- * implementation likes: k must ignore ids >= n), without waiting. */
-semqr_status semqr__run_1d(semqr__cl_context *ctx, cl_kernel k, const char *function, size_t n,
-                           semqr_error *err);
 
 #endif
