@@ -309,11 +309,13 @@ static void print_summary(FILE *f, const char *file, const semqr_scan_summary *s
 	        ",\"module_px_range\":[%.3f,%.3f],\"modules_resolved\":%s,\"tile\":%d,"
 	        "\"halo\":%d,\"tiles\":%d,\"tile_grid\":[%d,%d],\"candidates\":%ld,"
 	        "\"finders\":%ld,\"located\":%ld,"
-	        "\"decoded\":%ld,\"failed\":%ld,\"memory_bytes\":%zu,\"threads\":%d,"
+	        "\"decoded\":%ld,\"failed\":%ld,\"retried\":%ld,\"rescued\":%ld,"
+	        "\"memory_bytes\":%zu,\"threads\":%d,"
 	        "\"device\":",
 	        s->module_px_min, s->module_px_max, s->modules_resolved ? "true" : "false", s->tile,
 	        s->halo, s->tiles, s->tile_cols, s->tile_rows, s->candidates, s->finders,
-	        s->located, s->decoded, s->failed, s->memory_bytes, s->threads);
+	        s->located, s->decoded, s->failed, s->retried, s->rescued, s->memory_bytes,
+	        s->threads);
 	semqr__json_cstring(f, s->device);
 	print_stack(f, s, frames, nframes);
 	if (s->seconds[SEMQR_STAGE_LINES] > 0.0)
@@ -322,8 +324,8 @@ static void print_summary(FILE *f, const char *file, const semqr_scan_summary *s
 	fputs(",\"seconds\":{", f);
 	for (int k = 0; k < SEMQR_STAGE_COUNT; k++)
 		fprintf(f, "\"%s\":%.4f,", semqr_scan_stage_name((semqr_scan_stage)k), s->seconds[k]);
-	fprintf(f, "\"read_wait\":%.4f,\"total\":%.4f},\"mpixel_per_s\":%.2f}\n",
-	        s->seconds_read_wait, s->seconds_total,
+	fprintf(f, "\"retry\":%.4f,\"read_wait\":%.4f,\"total\":%.4f},\"mpixel_per_s\":%.2f}\n",
+	        s->seconds_retry, s->seconds_read_wait, s->seconds_total,
 	        s->seconds_total > 0.0 ? (double)s->pixels / 1e6 / s->seconds_total : 0.0);
 }
 

@@ -168,12 +168,32 @@ static void fit_line(const axis_sums *s, double *mean_a, double *mean_b, double 
 		*slope = -1.0;
 }
 
+/* A cluster of one axis only is a finder when its lines cover at least
+ * ONE_AXIS_LINES of its module sizes: a finder whose runs across the other
+ * axis all failed the run test (noise widening one ring past the stage's
+ * tolerance) is still crossed by most of the 3 module sizes of lines
+ * through its centre; a chance 1:1:3:1:1 run in data rarely repeats over
+ * that many lines. Its centre is then the mean line, and along the lines
+ * the mean of the run centres. */
+#define ONE_AXIS_LINES 1.5
+
 /* Turns one cluster into a finder; returns 0 when it is not one. */
 static int make_finder(const cluster *c, int polarity, semqr__finder *f)
 {
 	const axis_sums *r = &c->axis[0], *k = &c->axis[1];
-	if (r->n == 0 || k->n == 0)
-		return 0;
+	if (r->n == 0 || k->n == 0) {
+		const axis_sums *one = r->n ? r : k;
+		double m = one->m / one->n;
+		if (one->n < ONE_AXIS_LINES * m)
+			return 0;
+		double across = one->a / one->n, along = one->b / one->n;
+		f->x = (float)(one == r ? along : across);
+		f->y = (float)(one == r ? across : along);
+		f->module = (float)m;
+		f->polarity = polarity;
+		f->support = one->n;
+		return 1;
+	}
 	double mr = r->m / r->n, mc = k->m / k->n;
 	if (mr > MODULE_RATIO * mc || mc > MODULE_RATIO * mr)
 		return 0;

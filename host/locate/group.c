@@ -68,21 +68,6 @@ static int score_triangle(const semqr__finder *a, const semqr__finder *b, const 
 	return 1;
 }
 
-/* Inserts t into the list best[0..*n) kept sorted by score, at most KEEP. */
-static void keep_best(semqr__triplet *best, int *n, const semqr__triplet *t)
-{
-	int i = *n < KEEP ? (*n)++ : KEEP;
-	if (i == KEEP && t->score >= best[KEEP - 1].score)
-		return;
-	if (i == KEEP)
-		i = KEEP - 1;
-	while (i > 0 && best[i - 1].score > t->score) {
-		best[i] = best[i - 1];
-		i--;
-	}
-	best[i] = *t;
-}
-
 /* Acceptance order: good triangles (strict, score below GOOD), then the
  * other strict ones, then the loose ones (a symbol seen in perspective: a
  * loose triangle never takes finders a strict one could have), and within
@@ -109,6 +94,26 @@ static int by_order(const void *pa, const void *pb)
 	if (a->tr != b->tr)
 		return a->tr < b->tr ? -1 : 1;
 	return a->bl < b->bl ? -1 : a->bl > b->bl;
+}
+
+/* Inserts t into the list best[0..*n) kept in acceptance order (by_order),
+ * at most KEEP: the candidates a corner keeps are the ones the acceptance
+ * would take first. (Kept by score alone, a corner finder of a plate lost
+ * its own symbol's triangle to larger ones through the finders of
+ * neighbouring symbols, exact right isosceles triangles too whose spans
+ * happen to lie nearer 4 v + 10 modules.) */
+static void keep_best(semqr__triplet *best, int *n, const semqr__triplet *t)
+{
+	int i = *n < KEEP ? (*n)++ : KEEP;
+	if (i == KEEP && by_order(t, &best[KEEP - 1]) >= 0)
+		return;
+	if (i == KEEP)
+		i = KEEP - 1;
+	while (i > 0 && by_order(&best[i - 1], t) > 0) {
+		best[i] = best[i - 1];
+		i--;
+	}
+	best[i] = *t;
 }
 
 /* Collects the best candidates with corner a into best[0..*nbest). */

@@ -4,7 +4,8 @@
  *     finders.c   cluster row and column run candidates into finder patterns
  *     group.c     group finder patterns into symbols (three per symbol)
  *     geometry.c  version, module->pixel homography, corners
- *     sample.c    soft module matrix: p(dark) per module for the decoder
+ *     sample.c    soft module matrix: p(dark) per module for the decoder (and
+ *                 the hard centre sampling of other readers, for comparison)
  *
  * This module knows no OpenCL and no files: it takes plain arrays and a grey
  * image in memory, and returns plain arrays.
@@ -110,6 +111,11 @@ typedef struct semqr__finder {
  * The centre is that crossing: the row candidates' x fitted as a line in y,
  * the column candidates' y as a line in x (chord midpoints of a turned square
  * lie on lines through its centre), both solved together.
+ * A cluster of rows only (or columns only) is a finder too when it holds at
+ * least 1.5 times its mean module size of candidates (lines through a real
+ * finder's 3-module centre give up to 3 module sizes of them; noise can
+ * spoil every run of the other axis); its centre is the mean of its
+ * candidates' centres.
  * Candidates with a non-finite coordinate or a module <= 0 are ignored.
  * `out` must hold n / 2 + 1 finders; *count receives how many were written.
  * Finders come out in the order of their first candidate. */
@@ -153,14 +159,13 @@ typedef int (*semqr__triplet_check)(void *user, const semqr__finder *finders,
  * score adds the relative side difference, the cosine of the corner angle,
  * half the module ratio less 1, and the distance of the span from 4 v + 10
  * modules, divided by 8.
- * At most 8 candidates per corner finder are kept (the best scores); then
- * the candidates are taken in three tiers, good strict ones (score < 0.15),
+ * The candidates are taken in three tiers, good strict ones (score < 0.15),
  * the other strict ones, then the loose ones, within each tier
  * by increasing span + 40 score (finders of neighbouring symbols on a plate
  * form exact right isosceles triangles too, but always larger than the
  * symbols' own, which span less than a symbol pitch), and one is accepted
  * when none of its finders is used yet and `check` (when not NULL) accepts
- * it.
+ * it. Each corner finder keeps only its first 8 candidates in that order.
  * Time is linear in the number of finders times the number of finders within
  * reach of each, (4 max_version + 13) modules: give max_version no larger
  * than the scan needs. `out` must hold n / 3 + 1 triplets. */
@@ -284,8 +289,36 @@ void semqr__sample_module_means(const semqr__grey_image *img, const semqr__locat
  * / s^2)) is written instead. */
 void semqr__soft_from_means(int version, const float *means, float *dark);
 
+/* As semqr__soft_from_means with the boundary between the classes moved:
+ * every data module (not a known one) is decided, and gets its p, as if its
+ * grey were moved by (0.5 - threshold) (l1 - l0), l0 and l1 the unset and
+ * set levels of the step concerned (mu0, mu1 in step 1, l_0(nb), l_1(nb)
+ * after). So a module whose grey lies `threshold` of the way from the unset
+ * to the set level is decided as one half way is by semqr__soft_from_means:
+ * threshold 0.5 is semqr__soft_from_means itself, below 0.5 calls more
+ * modules set, above fewer. The levels and the noise are fitted as there
+ * (to the known modules, which are not moved). */
+void semqr__soft_from_means_at(int version, const float *means, double threshold, float *dark);
+
 /* semqr__sample_module_means then semqr__soft_from_means: loc->size^2
  * probabilities of "set" in dark. */
 void semqr__sample_soft(const semqr__grey_image *img, const semqr__located *loc, float *dark);
+
+/* semqr__sample_module_means then semqr__soft_from_means_at. */
+void semqr__sample_soft_at(const semqr__grey_image *img, const semqr__located *loc,
+                           double threshold, float *dark);
+
+/* Hard centre sampling, what existing readers do (kept for comparison):
+ * module (i, j) is the bilinear grey of img at the pixel its centre
+ * (i + 0.5, j + 0.5) maps to, set (p = 1) when it lies beyond the cut on
+ * the set side, else unset (p = 0): no reliability, so the decoder gets no
+ * erasures. The cut is at `threshold` of the way from the unset level mu0
+ * to the set level mu1 (0.5: their midpoint), the levels being those of
+ * semqr__soft_from_means' step 1 (the module means of the known modules).
+ * A module whose centre lies outside the image is unset; every module gets
+ * 0.5 when the levels are not apart (as in semqr__soft_from_means). Writes
+ * loc->size^2 values into dark (also used as scratch for the means). */
+void semqr__sample_centre(const semqr__grey_image *img, const semqr__located *loc,
+                          double threshold, float *dark);
 
 #endif

@@ -110,9 +110,9 @@ void semqr__sample_module_means(const semqr__grey_image *img, const semqr__locat
 /* The two-level logistic of the first decision: mu0, mu1 and the pooled
  * variance of the known modules, none of them missing. Returns 0 when the
  * levels are not apart (|mu1 - mu0| <= s / 4), else 1 with the logistic's
- * slope and midpoint. */
+ * slope and midpoint, and mu1 - mu0 in *diff_out. */
 static int global_levels(int n, const uint8_t *known, const semqr_symbol *ref,
-                         const float *means, double *slope, double *mid)
+                         const float *means, double *slope, double *mid, double *diff_out)
 {
 	double sum[2] = {0.0, 0.0}, sq[2] = {0.0, 0.0};
 	int cnt[2] = {0, 0};
@@ -135,6 +135,7 @@ static int global_levels(int n, const uint8_t *known, const semqr_symbol *ref,
 		return 0;
 	*slope = diff / var;
 	*mid = 0.5 * (mu0 + mu1);
+	*diff_out = diff;
 	return 1;
 }
 
@@ -193,22 +194,35 @@ static int neighbour_levels(int size, const uint8_t *known, const uint8_t *dec, 
 	return 1;
 }
 
-void semqr__soft_from_means(int version, const float *means, float *dark)
+/* The grey of module k as the decision sees it: data modules are moved by
+ * (0.5 - threshold) times the level difference (l1 - l0), which puts the
+ * boundary between the two classes at `threshold` of the way from the unset
+ * level to the set one instead of half way; known modules are not moved
+ * (they define the levels). */
+static double moved(const uint8_t *known, const float *means, int k, double threshold,
+                    double diff)
+{
+	return known[k] ? means[k] : means[k] + (0.5 - threshold) * diff;
+}
+
+void semqr__soft_from_means_at(int version, const float *means, double threshold, float *dark)
 {
 	int size = 17 + 4 * version, n = size * size;
 	semqr_symbol ref;
 	uint8_t known[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
 	uint8_t dec[2][SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
 	known_modules(version, &ref, known);
-	double slope, mid;
-	if (!global_levels(n, known, &ref, means, &slope, &mid)) {
+	double slope, mid, diff;
+	if (!global_levels(n, known, &ref, means, &slope, &mid, &diff)) {
 		for (int k = 0; k < n; k++)
 			dark[k] = 0.5f;
 		return;
 	}
 	/* First decision: the global logistic's; missing modules unset. */
 	for (int k = 0; k < n; k++)
-		dec[0][k] = known[k] ? ref.modules[k] : isfinite(means[k]) && slope * (means[k] - mid) > 0.0;
+		dec[0][k] = known[k] ? ref.modules[k]
+		                     : isfinite(means[k]) &&
+		                           slope * (moved(known, means, k, threshold, diff) - mid) > 0.0;
 
 	int cur = 0;
 	double a[2], b[2], var;
@@ -222,7 +236,9 @@ void semqr__soft_from_means(int version, const float *means, float *dark)
 				float p = 0.5f;
 				if (isfinite(means[k])) {
 					int nb = set_neighbours(dec[cur], size, i, j);
-					p = (float)posterior(means[k], a[0] + b[0] * nb, a[1] + b[1] * nb, sd);
+					double l0 = a[0] + b[0] * nb, l1 = a[1] + b[1] * nb;
+					p = (float)posterior(moved(known, means, k, threshold, l1 - l0), l0, l1,
+					                     sd);
 				}
 				if (round == SOFT_ROUNDS - 1)
 					dark[k] = p;
@@ -235,11 +251,55 @@ void semqr__soft_from_means(int version, const float *means, float *dark)
 	}
 	/* The neighbour model could not be fitted: the global logistic. */
 	for (int k = 0; k < n; k++)
-		dark[k] = isfinite(means[k]) ? (float)(1.0 / (1.0 + exp(-slope * (means[k] - mid)))) : 0.5f;
+		dark[k] = isfinite(means[k])
+		              ? (float)(1.0 / (1.0 + exp(-slope * (moved(known, means, k, threshold,
+		                                                         diff) - mid))))
+		              : 0.5f;
+}
+
+void semqr__soft_from_means(int version, const float *means, float *dark)
+{
+	semqr__soft_from_means_at(version, means, 0.5, dark);
 }
 
 void semqr__sample_soft(const semqr__grey_image *img, const semqr__located *loc, float *dark)
 {
 	semqr__sample_module_means(img, loc, dark);
 	semqr__soft_from_means(loc->version, dark, dark);
+}
+
+void semqr__sample_soft_at(const semqr__grey_image *img, const semqr__located *loc,
+                           double threshold, float *dark)
+{
+	semqr__sample_module_means(img, loc, dark);
+	semqr__soft_from_means_at(loc->version, dark, threshold, dark);
+}
+
+void semqr__sample_centre(const semqr__grey_image *img, const semqr__located *loc,
+                          double threshold, float *dark)
+{
+	int size = loc->size, n = size * size;
+	semqr_symbol ref;
+	uint8_t known[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
+	known_modules(loc->version, &ref, known);
+	/* The levels from the module means (as the soft sampler's step 1), then
+	 * dark is overwritten with the decisions. */
+	semqr__sample_module_means(img, loc, dark);
+	double slope, mid, diff;
+	if (!global_levels(n, known, &ref, dark, &slope, &mid, &diff)) {
+		for (int k = 0; k < n; k++)
+			dark[k] = 0.5f;
+		return;
+	}
+	/* The boundary at `threshold` of the way from the unset level mid -
+	 * diff / 2 to the set level mid + diff / 2. */
+	double cut = mid + (threshold - 0.5) * diff;
+	for (int j = 0; j < size; j++)
+		for (int i = 0; i < size; i++) {
+			double x, y;
+			int ok = 1;
+			semqr__homography_apply(loc->h, i + 0.5, j + 0.5, &x, &y);
+			double g = semqr__grey_bilinear(img, x, y, &ok);
+			dark[j * size + i] = ok && (g - cut) * diff > 0.0 ? 1.0f : 0.0f;
+		}
 }

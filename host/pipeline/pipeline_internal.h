@@ -102,8 +102,12 @@ typedef struct semqr__tile_slot {
 	int nresults;
 	long nfinders;
 	/* CPU seconds: geometry, sampling + decoding, and the rest (sorting,
-	 * clustering, grouping), exclusive of each other. */
-	double seconds_locate, seconds_decode, seconds_group;
+	 * clustering, grouping), exclusive of each other; seconds_retry is the
+	 * part of seconds_decode spent on retries. */
+	double seconds_locate, seconds_decode, seconds_group, seconds_retry;
+	/* Symbols in the core located but not decoded at the first sampling,
+	 * hence retried (plan->retry_ms > 0), and those a retry decoded. */
+	long retried, rescued;
 	semqr_status status;
 	semqr_error err;
 } semqr__tile_slot;

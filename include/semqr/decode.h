@@ -267,6 +267,9 @@ typedef struct semqr_scan_summary {
 	long finders;                /* finder patterns over all tiles (halos counted again) */
 	long located;                /* symbols reported: decoded + failed */
 	long decoded, failed;
+	long retried, rescued;       /* symbols retried after a failed first sampling, and those
+	                                a retry decoded (see retry_ms) */
+	double seconds_retry;        /* the part of the decode stage spent on retries */
 	size_t memory_bytes;         /* the planned band, host and device buffers */
 	int threads;                 /* decoder threads used */
 	double seconds[SEMQR_STAGE_COUNT];
