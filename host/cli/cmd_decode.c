@@ -324,8 +324,10 @@ static void print_summary(FILE *f, const char *file, const semqr_scan_summary *s
 	fputs(",\"seconds\":{", f);
 	for (int k = 0; k < SEMQR_STAGE_COUNT; k++)
 		fprintf(f, "\"%s\":%.4f,", semqr_scan_stage_name((semqr_scan_stage)k), s->seconds[k]);
-	fprintf(f, "\"retry\":%.4f,\"read_wait\":%.4f,\"total\":%.4f},\"mpixel_per_s\":%.2f}\n",
-	        s->seconds_retry, s->seconds_read_wait, s->seconds_total,
+	fprintf(f,
+	        "\"retry\":%.4f,\"device_wait\":%.4f,\"read_wait\":%.4f,\"total\":%.4f},"
+	        "\"mpixel_per_s\":%.2f}\n",
+	        s->seconds_retry, s->seconds_device_wait, s->seconds_read_wait, s->seconds_total,
 	        s->seconds_total > 0.0 ? (double)s->pixels / 1e6 / s->seconds_total : 0.0);
 }
 

@@ -206,19 +206,99 @@ semqr_status semqr__slot_init(const semqr__scan_plan *plan, semqr__tile_slot *s,
 	return st;
 }
 
-/* Waits for the queue and adds the time since *t to seconds[stage]. */
-static semqr_status finish_stage(semqr__tile_device *w, semqr_scan_summary *sum,
-                                 semqr_scan_stage stage, double *t, semqr_error *err)
+/* Enqueues the reading back of the denoised and flattened contexts into
+ * the slot, dense rows of ctx_w, without waiting. */
+static semqr_status read_contexts(semqr__tile_device *w, const semqr__scan_plan *plan,
+                                  const semqr__tile *tile, semqr__tile_slot *slot,
+                                  semqr_error *err)
+{
+	int bw = tile->ctx_w + 2 * plan->pad, p = plan->pad;
+	size_t buf_origin[3] = {(size_t)p * sizeof(float), (size_t)p, 0};
+	size_t host_origin[3] = {0, 0, 0};
+	size_t region[3] = {(size_t)tile->ctx_w * sizeof(float), (size_t)tile->ctx_h, 1};
+	cl_mem from[2] = {w->a, w->b};
+	float *to[2] = {slot->grey, slot->flat};
+	for (int k = 0; k < 2; k++) {
+		cl_int cst = clEnqueueReadBufferRect(
+		    semqr__cl_queue(w->ctx), from[k], CL_FALSE, buf_origin, host_origin, region,
+		    (size_t)bw * sizeof(float), 0, (size_t)tile->ctx_w * sizeof(float), 0, to[k], 0,
+		    NULL, NULL);
+		if (cst != CL_SUCCESS)
+			return semqr__cl_fail(err, cst,
+			                      "scan decoder: tile (%d, %d): clEnqueueReadBufferRect (%s)",
+			                      tile->col, tile->row, k ? "flattened" : "denoised");
+	}
+	return SEMQR_OK;
+}
+
+/* Waits for everything enqueued on w's queue. */
+static semqr_status finish(semqr__tile_device *w, const semqr__tile *tile, semqr_error *err)
 {
 	cl_int cst = clFinish(semqr__cl_queue(w->ctx));
 	if (cst != CL_SUCCESS)
-		return semqr__cl_fail(err, cst, "scan decoder on %s: %s stage: clFinish",
-		                      semqr__cl_device_info(w->ctx)->name,
-		                      semqr_scan_stage_name(stage));
-	double now = semqr__now();
-	sum->seconds[stage] += now - *t;
-	*t = now;
+		return semqr__cl_fail(err, cst, "scan decoder on %s: tile (%d, %d): clFinish",
+		                      semqr__cl_device_info(w->ctx)->name, tile->col, tile->row);
 	return SEMQR_OK;
+}
+
+/* The chain of device stages of one tile, enqueued back to back: each
+ * kernel under its stage's label (cl/cl_internal.h: semqr__cl_stage), so
+ * that the queue runs them without the host waiting in between and the
+ * profiling events time them afterwards. Nothing here waits. */
+static semqr_status enqueue_stages(semqr__tile_device *w, const semqr__scan_plan *plan,
+                                   const semqr__tile *tile, semqr_error *err)
+{
+	int bw = tile->ctx_w + 2 * plan->pad, bh = tile->ctx_h + 2 * plan->pad;
+	int rd = plan->rd, p = plan->pad;
+	semqr__plane in = {w->in, 0, bw, bw, bh};
+	semqr__plane b = {w->b, 0, bw, bw, bh};
+	semqr__plane din = {w->b, (size_t)rd * (size_t)bw + (size_t)rd, bw, bw - 2 * rd,
+	                    bh - 2 * rd};
+	semqr__plane dout = din;
+	dout.mem = w->a;
+	size_t ctx_origin = (size_t)p * (size_t)bw + (size_t)p;
+	semqr__plane grey = {w->a, ctx_origin, bw, tile->ctx_w, tile->ctx_h};
+	semqr__plane bin = {w->bin, ctx_origin, bw, tile->ctx_w, tile->ctx_h};
+	/* Load and flatten in one stage (its time counts as flatten's). */
+	semqr__cl_stage(w->ctx, SEMQR_STAGE_FLATTEN);
+	semqr_status st = semqr__stage_load_flatten(w->ctx, &in, plan->bits, plan->flatten_block,
+	                                            0, 1e-6f, &b, err);
+	if (st == SEMQR_OK) {
+		semqr__cl_stage(w->ctx, SEMQR_STAGE_DENOISE);
+		st = semqr__stage_denoise(w->ctx, &din, plan->sigma, rd, w->scratch, &dout, err);
+	}
+	if (st == SEMQR_OK) {
+		semqr__cl_stage(w->ctx, SEMQR_STAGE_BINARIZE);
+		st = semqr__stage_binarize(w->ctx, &grey, plan->rb, 0.0f, w->scratch, &bin, err);
+	}
+	if (st == SEMQR_OK) {
+		semqr__cl_stage(w->ctx, SEMQR_STAGE_FINDER);
+		st = semqr__stage_finder(w->ctx, &bin, &grey, &plan->finder, w->dcands, w->capacity,
+		                         w->count, err);
+	}
+	semqr__cl_stage(w->ctx, -1);
+	return st;
+}
+
+/* Grows the device's candidate buffer (and the slot's arrays) to hold
+ * `found` and more, after an overflow. */
+static semqr_status grow_candidates(semqr__tile_device *w, const semqr__tile *tile,
+                                    semqr__tile_slot *slot, int found, semqr_error *err)
+{
+	if (found > INT32_MAX / 2)
+		return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
+		                   "scan decoder: tile (%d, %d): %d finder candidates", tile->col,
+		                   tile->row, found);
+	int capacity = found + found / 4;
+	release(&w->dcands);
+	w->capacity = 0;
+	semqr_status st =
+	    device_buffer(w->ctx, CL_MEM_READ_WRITE,
+	                  (size_t)capacity * sizeof(semqr__finder_candidate), &w->dcands, err);
+	if (st != SEMQR_OK)
+		return st;
+	w->capacity = capacity;
+	return slot_capacity(slot, capacity, err);
 }
 
 semqr_status semqr__device_run(semqr__tile_device *w, const semqr__scan_plan *plan,
@@ -227,98 +307,65 @@ semqr_status semqr__device_run(semqr__tile_device *w, const semqr__scan_plan *pl
 {
 	slot->tile = *tile;
 	slot->found = 0;
-	int *found = &slot->found;
-	cl_command_queue q = semqr__cl_queue(w->ctx);
-	int bw = tile->ctx_w + 2 * plan->pad, bh = tile->ctx_h + 2 * plan->pad;
+	if (slot->capacity < w->capacity) {
+		semqr_status st = slot_capacity(slot, w->capacity, err);
+		if (st != SEMQR_OK)
+			return st;
+	}
 	/* The tile is in the mapped input buffer: unmapping hands it over. */
 	double t = semqr__now();
 	semqr_status st = unmap_input(w, err);
 	if (st != SEMQR_OK)
 		return st;
-	sum->seconds[SEMQR_STAGE_UPLOAD] += semqr__now() - t;
-	t = semqr__now();
+	double t_chain = semqr__now();
+	sum->seconds[SEMQR_STAGE_UPLOAD] += t_chain - t;
 
-	/* Load and flatten in one stage (its time counts as flatten's). */
-	semqr__plane in = {w->in, 0, bw, bw, bh};
-	semqr__plane b = {w->b, 0, bw, bw, bh};
-	st = semqr__stage_load_flatten(w->ctx, &in, plan->bits, plan->flatten_block, 0, 1e-6f, &b,
-	                               err);
+	/* The whole chain and its read-back, then one wait. */
+	cl_int found = 0;
+	st = enqueue_stages(w, plan, tile, err);
 	if (st == SEMQR_OK)
-		st = finish_stage(w, sum, SEMQR_STAGE_FLATTEN, &t, err);
-	/* The stage has consumed the input: map it again for the next tile. */
+		st = read_contexts(w, plan, tile, slot, err);
 	if (st == SEMQR_OK)
-		st = map_input(w, buffer_pixels(plan) * (size_t)(plan->bits / 8), err);
-	if (st != SEMQR_OK)
-		return st;
-
-	int rd = plan->rd, p = plan->pad;
-	semqr__plane din = {w->b, (size_t)rd * (size_t)bw + (size_t)rd, bw, bw - 2 * rd,
-	                    bh - 2 * rd};
-	semqr__plane dout = din;
-	dout.mem = w->a;
-	st = semqr__stage_denoise(w->ctx, &din, plan->sigma, rd, w->scratch, &dout, err);
+		st = semqr__finder_read_enqueue(w->ctx, w->dcands, w->capacity, w->count, slot->cands,
+		                                &found, err);
 	if (st == SEMQR_OK)
-		st = finish_stage(w, sum, SEMQR_STAGE_DENOISE, &t, err);
-	if (st != SEMQR_OK)
-		return st;
-
-	size_t ctx_origin = (size_t)p * (size_t)bw + (size_t)p;
-	semqr__plane grey = {w->a, ctx_origin, bw, tile->ctx_w, tile->ctx_h};
-	semqr__plane bin = {w->bin, ctx_origin, bw, tile->ctx_w, tile->ctx_h};
-	st = semqr__stage_binarize(w->ctx, &grey, plan->rb, 0.0f, w->scratch, &bin, err);
-	if (st == SEMQR_OK)
-		st = finish_stage(w, sum, SEMQR_STAGE_BINARIZE, &t, err);
-	if (st != SEMQR_OK)
-		return st;
-
-	/* Finder runs; on overflow the buffers grow to what was found and the
-	 * stage runs again (the binary image is still on the device). The slot's
-	 * arrays hold at least as many as the device's. */
-	for (;;) {
-		if (slot->capacity < w->capacity &&
-		    (st = slot_capacity(slot, w->capacity, err)) != SEMQR_OK)
-			return st;
+		st = finish(w, tile, err);
+	/* Finder runs overflowed: the buffers grow to what was found and the
+	 * stage runs again (the binary image is still on the device). */
+	while (st == SEMQR_OK && found > w->capacity) {
+		st = grow_candidates(w, tile, slot, found, err);
+		if (st != SEMQR_OK)
+			break;
+		int bw = tile->ctx_w + 2 * plan->pad;
+		size_t ctx_origin = (size_t)plan->pad * (size_t)bw + (size_t)plan->pad;
+		semqr__plane grey = {w->a, ctx_origin, bw, tile->ctx_w, tile->ctx_h};
+		semqr__plane bin = {w->bin, ctx_origin, bw, tile->ctx_w, tile->ctx_h};
+		semqr__cl_stage(w->ctx, SEMQR_STAGE_FINDER);
 		st = semqr__stage_finder(w->ctx, &bin, &grey, &plan->finder, w->dcands, w->capacity,
 		                         w->count, err);
+		semqr__cl_stage(w->ctx, -1);
 		if (st == SEMQR_OK)
-			st = semqr__finder_read(w->ctx, w->dcands, w->capacity, w->count, slot->cands,
-			                        found, err);
-		if (st != SEMQR_OK)
-			return st;
-		if (*found <= w->capacity)
-			break;
-		if (*found > INT32_MAX / 2)
-			return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
-			                   "scan decoder: tile (%d, %d): %d finder candidates", tile->col,
-			                   tile->row, *found);
-		int capacity = *found + *found / 4;
-		release(&w->dcands);
-		w->capacity = 0;
-		if ((st = device_buffer(w->ctx, CL_MEM_READ_WRITE,
-		                        (size_t)capacity * sizeof(semqr__finder_candidate), &w->dcands,
-		                        err)) != SEMQR_OK)
-			return st;
-		w->capacity = capacity;
+			st = semqr__finder_read_enqueue(w->ctx, w->dcands, w->capacity, w->count,
+			                                slot->cands, &found, err);
+		if (st == SEMQR_OK)
+			st = finish(w, tile, err);
 	}
-	/* The denoised and flattened contexts for the locator, dense rows of
-	 * ctx_w. */
-	size_t buf_origin[3] = {(size_t)p * sizeof(float), (size_t)p, 0};
-	size_t host_origin[3] = {0, 0, 0};
-	size_t region[3] = {(size_t)tile->ctx_w * sizeof(float), (size_t)tile->ctx_h, 1};
-	cl_mem from[2] = {w->a, w->b};
-	float *to[2] = {slot->grey, slot->flat};
-	for (int k = 0; k < 2; k++) {
-		cl_int cst = clEnqueueReadBufferRect(q, from[k], CL_TRUE, buf_origin, host_origin, region,
-		                              (size_t)bw * sizeof(float), 0,
-		                              (size_t)tile->ctx_w * sizeof(float), 0, to[k], 0, NULL,
-		                              NULL);
-		if (cst != CL_SUCCESS)
-			return semqr__cl_fail(err, cst,
-			                      "scan decoder: tile (%d, %d): clEnqueueReadBufferRect (%s)",
-			                      tile->col, tile->row, k ? "flattened" : "denoised");
+	/* The input is free again: map it for the next tile. */
+	if (st == SEMQR_OK)
+		st = map_input(w, buffer_pixels(plan) * (size_t)(plan->bits / 8), err);
+	semqr_error terr;
+	semqr_status tst =
+	    semqr__cl_stage_times(w->ctx, sum->seconds, SEMQR_STAGE_COUNT, NULL, &terr);
+	if (st == SEMQR_OK && tst != SEMQR_OK) {
+		st = tst;
+		if (err)
+			*err = terr;
 	}
-	sum->seconds[SEMQR_STAGE_FINDER] += semqr__now() - t;
-	sum->candidates += *found;
+	if (st != SEMQR_OK)
+		return st;
+	slot->found = found;
+	sum->seconds_device_wait += semqr__now() - t_chain;
+	sum->candidates += found;
 	return SEMQR_OK;
 }
 

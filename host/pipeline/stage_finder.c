@@ -86,25 +86,38 @@ semqr_status semqr__stage_finder(semqr__cl_context *ctx, const semqr__plane *bin
 	return st;
 }
 
-semqr_status semqr__finder_read(semqr__cl_context *ctx, cl_mem cands, int capacity, cl_mem count,
-                                semqr__finder_candidate *out, int *found, semqr_error *err)
+semqr_status semqr__finder_read_enqueue(semqr__cl_context *ctx, cl_mem cands, int capacity,
+                                        cl_mem count, semqr__finder_candidate *out,
+                                        cl_int *found, semqr_error *err)
 {
 	const char *device = semqr__cl_device_info(ctx)->name;
-	cl_int n = 0;
-	cl_int cst = clEnqueueReadBuffer(semqr__cl_queue(ctx), count, CL_TRUE, 0, sizeof n, &n, 0,
-	                                 NULL, NULL);
+	cl_command_queue q = semqr__cl_queue(ctx);
+	cl_int cst = clEnqueueReadBuffer(q, count, CL_FALSE, 0, sizeof *found, found, 0, NULL, NULL);
 	if (cst != CL_SUCCESS)
 		return semqr__cl_fail(err, cst, "finder stage on %s: clEnqueueReadBuffer(count)",
 		                      device);
-	int stored = n < capacity ? n : capacity;
-	if (stored > 0) {
-		cst = clEnqueueReadBuffer(semqr__cl_queue(ctx), cands, CL_TRUE, 0,
-		                          (size_t)stored * sizeof *out, out, 0, NULL, NULL);
+	if (capacity > 0) {
+		cst = clEnqueueReadBuffer(q, cands, CL_FALSE, 0, (size_t)capacity * sizeof *out, out, 0,
+		                          NULL, NULL);
 		if (cst != CL_SUCCESS)
 			return semqr__cl_fail(
-			    err, cst, "finder stage on %s: clEnqueueReadBuffer(%d candidates)",
-			    device, stored);
+			    err, cst, "finder stage on %s: clEnqueueReadBuffer(%d candidates)", device,
+			    capacity);
 	}
+	return SEMQR_OK;
+}
+
+semqr_status semqr__finder_read(semqr__cl_context *ctx, cl_mem cands, int capacity, cl_mem count,
+                                semqr__finder_candidate *out, int *found, semqr_error *err)
+{
+	cl_int n = 0;
+	semqr_status st = semqr__finder_read_enqueue(ctx, cands, capacity, count, out, &n, err);
+	if (st != SEMQR_OK)
+		return st;
+	cl_int cst = clFinish(semqr__cl_queue(ctx));
+	if (cst != CL_SUCCESS)
+		return semqr__cl_fail(err, cst, "finder stage on %s: clFinish",
+		                      semqr__cl_device_info(ctx)->name);
 	*found = n;
 	return SEMQR_OK;
 }

@@ -156,10 +156,17 @@ semqr_status semqr__stage_finder(semqr__cl_context *ctx, const semqr__plane *bin
                                  const semqr__plane *grey, const semqr__finder_params *p,
                                  cl_mem cands, int capacity, cl_mem count, semqr_error *err);
 
-/* Waits for the stage and reads its results: *found is the number of
- * candidates found, which exceeds capacity when the buffer overflowed (then
- * only capacity of them were stored: enlarge and rerun); out[0..min(*found,
- * capacity)) receives the stored ones. Blocking. */
+/* Enqueues the reading of the stage's results without waiting: *found (a
+ * cl_int the caller keeps alive until the queue is finished) receives the
+ * number of candidates found, which exceeds capacity when the buffer
+ * overflowed (then only capacity of them were stored: enlarge and rerun),
+ * and out[0..capacity) the candidate buffer, of which the first
+ * min(*found, capacity) are the candidates. */
+semqr_status semqr__finder_read_enqueue(semqr__cl_context *ctx, cl_mem cands, int capacity,
+                                        cl_mem count, semqr__finder_candidate *out,
+                                        cl_int *found, semqr_error *err);
+
+/* The same, waiting for the queue: blocking. */
 semqr_status semqr__finder_read(semqr__cl_context *ctx, cl_mem cands, int capacity, cl_mem count,
                                 semqr__finder_candidate *out, int *found, semqr_error *err);
 

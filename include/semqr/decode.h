@@ -195,11 +195,14 @@ typedef struct semqr_scan_symbol {
  * in the locator's order. */
 typedef void (*semqr_scan_callback)(void *user, const semqr_scan_symbol *symbol);
 
-/* Stage timings, in seconds of wall-clock time (CLOCK_MONOTONIC). Read,
- * integrate and lines are timed on the reader thread; register, upload, the device
- * stages and output on the calling thread; group, locate and decode on the
- * decoder threads, summed over them; the threads overlap, so the sum of the
- * stages may exceed seconds_total. Group, locate and
+/* Stage timings, in seconds. The device stages (flatten, denoise, binarize,
+ * finder) are the device's own execution times of their kernels, from
+ * OpenCL profiling events (the host enqueues a tile's whole chain and waits
+ * once: seconds_device_wait). The others are wall-clock times
+ * (CLOCK_MONOTONIC): read, integrate and lines on the reader thread;
+ * register, upload and output on the calling thread; group, locate and
+ * decode on the decoder threads, summed over them. The threads overlap, so
+ * the sum of the stages may exceed seconds_total. Group, locate and
  * decode exclude each other: the grouping calls the locator and the decoder
  * for each candidate triplet, and their times are taken out of its own. */
 typedef enum semqr_scan_stage {
@@ -273,6 +276,9 @@ typedef struct semqr_scan_summary {
 	size_t memory_bytes;         /* the planned band, host and device buffers */
 	int threads;                 /* decoder threads used */
 	double seconds[SEMQR_STAGE_COUNT];
+	double seconds_device_wait;  /* the calling thread waiting for the device: each tile's
+	                                chain of stages and read-back, enqueued at once and
+	                                waited for once */
 	double seconds_read_wait;    /* the calling thread waiting for the reader thread: the
 	                                part of reading (and stack integration) that the
 	                                device stages and decoders did not hide */
