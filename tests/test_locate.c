@@ -704,6 +704,12 @@ static void scan_plate(const plate *p, float module_px, int max_version, int sam
 		if (!semqr__locate_symbol(&geo, fi, &tri[i], max_version, 0.5f, &loc))
 			continue;
 		st->located++;
+		/* The locator cuts short timing correlations sure to fall below
+		 * min_timing: one just at it must still be located, the same. */
+		semqr__located again;
+		assert_true(semqr__locate_symbol(&geo, fi, &tri[i], max_version,
+		                                 nextafterf(loc.timing, -1.0f), &again));
+		assert_memory_equal(&again, &loc, sizeof loc);
 		int match = -1;
 		for (int k = 0; k < p->nsym; k++)
 			if (hypot(loc.corners[0][0] - p->sym[k].corner[0][0],

@@ -8,13 +8,6 @@
 #include "locate/locate.h"
 #include "qr/qr_internal.h"
 
-void semqr__homography_apply(const double h[9], double u, double v, double *x, double *y)
-{
-	double w = h[6] * u + h[7] * v + h[8];
-	*x = (h[0] * u + h[1] * v + h[2]) / w;
-	*y = (h[3] * u + h[4] * v + h[5]) / w;
-}
-
 /* Grey value at the centre of module (i, j) plus (du, dv) modules. */
 static double module_at(const semqr__grey_image *img, const double h[9], double u, double v,
                         int *ok)
@@ -75,47 +68,88 @@ static int finder_levels(const semqr__grey_image *img, const double h[9], int si
 /* Correlation in [-1, 1] of the timing patterns (row and column 6, modules
  * 8..size-9) with their alternation, about the midpoint of the levels and
  * signed so that set modules count positive. -1 when samples leave the image
- * or the levels do not differ. */
-static double timing_score(const semqr__grey_image *img, const double h[9], int size)
+ * or the levels do not differ, and -1 without reading the levels when the
+ * correlation is sure to fall below `floor` (give -2 for the correlation
+ * itself): most triplets are chance alignments of finder-like patterns in
+ * data, whose timing patterns are noise, and the levels cost more samples
+ * than the timing patterns.
+ * The bound holds whatever the midpoint and the sign: with e the
+ * alternation (n values summing to c), g the samples, t their mean, the
+ * correlation of e with g - m is at most sqrt(r^2 + (c / n)^2) for every m,
+ * r the correlation of e with g - t (split e and g - m into their parts
+ * along (1, ..., 1) and across it, and apply Cauchy-Schwarz to the two
+ * parts). A margin of TIMING_MARGIN covers rounding, so that a correlation
+ * at or above floor is never cut short. */
+#define TIMING_MARGIN 1e-6
+static double timing_score(const semqr__grey_image *img, const double h[9], int size,
+                           double floor)
 {
+	double g[2 * (SEMQR_SIZE_MAX - 16)];
+	int n = 0, ok = 1;
+	double sum = 0.0;
+	for (int k = 8; k <= size - 9; k++) {
+		g[n] = module_at(img, h, k + 0.5, 6.5, &ok);
+		g[n + 1] = module_at(img, h, 6.5, k + 0.5, &ok);
+		sum += g[n] + g[n + 1];
+		n += 2;
+	}
+	if (!ok)
+		return -1.0;
+	if (floor > TIMING_MARGIN) {
+		double mean = sum / n, eg = 0.0, gg = 0.0, c = 0.0;
+		for (int i = 0; i < n; i++) {
+			double e = (i / 2) % 2 == 0 ? 1.0 : -1.0, d = g[i] - mean;
+			eg += e * d;
+			gg += d * d;
+			c += e;
+		}
+		double r2 = gg > 0.0 ? eg * eg / (n * gg) : 0.0;
+		if (sqrt(r2 + (c / n) * (c / n)) < floor - TIMING_MARGIN)
+			return -1.0;
+	}
 	double set, unset;
 	if (!finder_levels(img, h, size, &set, &unset) || set == unset)
 		return -1.0;
 	double mid = 0.5 * (set + unset), sign = set > unset ? 1.0 : -1.0;
 	double num = 0.0, den = 0.0;
-	int n = 0, ok = 1;
-	for (int k = 8; k <= size - 9; k++) {
-		double e = k % 2 == 0 ? 1.0 : -1.0;
-		double g1 = sign * (module_at(img, h, k + 0.5, 6.5, &ok) - mid);
-		double g2 = sign * (module_at(img, h, 6.5, k + 0.5, &ok) - mid);
+	for (int i = 0; i < n; i += 2) {
+		double e = (i / 2) % 2 == 0 ? 1.0 : -1.0;
+		double g1 = sign * (g[i] - mid);
+		double g2 = sign * (g[i + 1] - mid);
 		num += e * (g1 + g2);
 		den += g1 * g1 + g2 * g2;
-		n += 2;
 	}
-	if (!ok || !(den > 0.0))
+	if (!(den > 0.0))
 		return -1.0;
 	return num / sqrt(den * n);
 }
 
-/* Pearson correlation of the 5 x 5 modules centred at module coordinates
- * (u, v) with the alignment pattern (set centre and outer ring, unset
- * ring), the set modules counted positive by `sign`. -2 outside the image. */
-static double alignment_score(const semqr__grey_image *img, const double h[9], double u, double v,
+/* Pearson correlation of the 5 x 5 modules centred at grid point (i, j)
+ * of find_alignment's sample grid (g, ok: ALIGN_GRID x ALIGN_GRID, a
+ * module every 4 points) with the alignment pattern (set centre and outer
+ * ring, unset ring), the set modules counted positive by `sign`. -2 when a
+ * sample left the image. */
+#define ALIGN_STEPS 8 /* quarter-module steps either side of the prediction: 2 modules */
+#define ALIGN_GRID (2 * ALIGN_STEPS + 17) /* the positions, and 2 modules more either side */
+static double alignment_score(const double g[ALIGN_GRID][ALIGN_GRID],
+                              const unsigned char ok[ALIGN_GRID][ALIGN_GRID], int i, int j,
                               double sign)
 {
 	double sg = 0.0, sgg = 0.0, sgt = 0.0, st = 0.0;
-	int ok = 1;
+	int inside = 1;
 	for (int dy = -2; dy <= 2; dy++)
 		for (int dx = -2; dx <= 2; dx++) {
 			int ring = abs(dx) > abs(dy) ? abs(dx) : abs(dy);
 			double t = ring == 1 ? -1.0 : 1.0;
-			double g = sign * module_at(img, h, u + dx, v + dy, &ok);
-			sg += g;
-			sgg += g * g;
-			sgt += g * t;
+			int gi = i + 4 * (dx + 2), gj = j + 4 * (dy + 2);
+			double v = sign * g[gj][gi];
+			inside &= ok[gj][gi];
+			sg += v;
+			sgg += v * v;
+			sgt += v * t;
 			st += t;
 		}
-	if (!ok)
+	if (!inside)
 		return -2.0;
 	const double n = 25.0;
 	double vg = sgg - sg * sg / n, vt = n - st * st / n;
@@ -134,18 +168,30 @@ static double parabola_peak(double a, double b, double c)
 
 /* Searches an alignment pattern of a symbol mapped by h within 2 modules of
  * module point (cu, cv); on success stores its centre in module coordinates
- * of h and returns its correlation, else returns -2. */
-#define ALIGN_STEPS 8 /* quarter-module steps either side: 2 modules */
+ * of h and returns its correlation, else returns -2. The 5 x 5 module
+ * samples of the (2 ALIGN_STEPS + 1)^2 quarter-module positions all lie on
+ * one grid of quarter-module points, each read once. */
 static double find_alignment(const semqr__grey_image *img, const double h[9], double cu,
                              double cv, double sign, double *au, double *av)
 {
+	double g[ALIGN_GRID][ALIGN_GRID];
+	unsigned char ok[ALIGN_GRID][ALIGN_GRID];
+	/* Point (i, j) is module point (cu, cv) moved by (i, j) / 4 - 4 modules;
+	 * cu, cv and the moves are multiples of 1/4, so the sums are exact and
+	 * equal to those of a search position plus a module offset. */
+	for (int j = 0; j < ALIGN_GRID; j++)
+		for (int i = 0; i < ALIGN_GRID; i++) {
+			int inside = 1;
+			g[j][i] = module_at(img, h, cu + 0.25 * (i - ALIGN_STEPS) - 2.0,
+			                    cv + 0.25 * (j - ALIGN_STEPS) - 2.0, &inside);
+			ok[j][i] = (unsigned char)inside;
+		}
 	double score[2 * ALIGN_STEPS + 1][2 * ALIGN_STEPS + 1];
 	double best = -2.0;
 	int bi = 0, bj = 0;
 	for (int j = 0; j <= 2 * ALIGN_STEPS; j++)
 		for (int i = 0; i <= 2 * ALIGN_STEPS; i++) {
-			double s = alignment_score(img, h, cu + 0.25 * (i - ALIGN_STEPS),
-			                           cv + 0.25 * (j - ALIGN_STEPS), sign);
+			double s = alignment_score(g, ok, i, j, sign);
 			score[j][i] = s;
 			if (s > best) {
 				best = s;
@@ -262,9 +308,12 @@ static int proper(const double h[9], int size)
 
 /* The version within 1 of t's estimate whose timing patterns agree best
  * under the affine map of the finder centres: returns it (0 when none is in
- * 1..max_version) with its map in h and its score in *score. */
+ * 1..max_version) with its map in h and its score in *score; when that
+ * score is below min_timing, both are only some version's and a value below
+ * min_timing. */
 static int best_version(const semqr__grey_image *img, const semqr__finder *finders,
-                        const semqr__triplet *t, int max_version, double h[9], double *score)
+                        const semqr__triplet *t, int max_version, double min_timing,
+                        double h[9], double *score)
 {
 	const semqr__finder *a = &finders[t->tl], *b = &finders[t->tr], *c = &finders[t->bl];
 	int version = 0;
@@ -274,7 +323,9 @@ static int best_version(const semqr__grey_image *img, const semqr__finder *finde
 			continue;
 		double hv[9];
 		affine_from_finders(a, b, c, 17 + 4 * v, hv);
-		double s = timing_score(img, hv, 17 + 4 * v);
+		/* a version scoring below both min_timing and the best so far can
+		 * neither win nor make the symbol located */
+		double s = timing_score(img, hv, 17 + 4 * v, fmax(min_timing, *score));
 		if (s > *score) {
 			*score = s;
 			version = v;
@@ -317,7 +368,8 @@ static double perspective_search(const semqr__grey_image *img, const semqr__find
 			double hm[9];
 			if (!homography_moved(a, b, c, h, size, s, t, hm))
 				continue;
-			double score = timing_score(img, hm, size) - LEAN_COST * (abs(s) + abs(t));
+			double lean = LEAN_COST * (abs(s) + abs(t));
+			double score = timing_score(img, hm, size, best + lean) - lean;
 			if (score > best) {
 				best = score;
 				bs = s;
@@ -333,8 +385,8 @@ static double perspective_search(const semqr__grey_image *img, const semqr__find
 				if ((i == 0 && j == 0) ||
 				    !homography_moved(a, b, c, h, size, ms, mt, hm))
 					continue;
-				double score = timing_score(img, hm, size) -
-				               LEAN_COST * (fabs(ms) + fabs(mt));
+				double lean = LEAN_COST * (fabs(ms) + fabs(mt));
+				double score = timing_score(img, hm, size, best + lean) - lean;
 				if (score > best) {
 					best = score;
 					bs = ms;
@@ -442,7 +494,7 @@ static int locate(const semqr__grey_image *img, const semqr__finder *finders,
 	double best = -2.0, h[9], bs = 0.0, bt = 0.0;
 	int version = 0;
 	if (!perspective) {
-		version = best_version(img, finders, t, max_version, h, &best);
+		version = best_version(img, finders, t, max_version, min_timing, h, &best);
 	} else if (well_supported(a) && well_supported(b) && well_supported(c)) {
 		for (int v = t->version - 2; v <= t->version + 2; v++) {
 			if (v < 1 || v > max_version)

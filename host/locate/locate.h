@@ -36,6 +36,7 @@
 #ifndef SEMQR_LOCATE_H
 #define SEMQR_LOCATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "semqr/error.h"
@@ -186,8 +187,15 @@ typedef struct semqr__located {
 	int aligned;           /* 1 when the bottom-right alignment pattern was found and used */
 } semqr__located;
 
-/* Maps module coordinates (u, v) to pixels through h. */
-void semqr__homography_apply(const double h[9], double u, double v, double *x, double *y);
+/* Maps module coordinates (u, v) to pixels through h. Inline: the locator
+ * and the samplers call it for every sample they take. */
+static inline void semqr__homography_apply(const double h[9], double u, double v, double *x,
+                                           double *y)
+{
+	double w = h[6] * u + h[7] * v + h[8];
+	*x = (h[0] * u + h[1] * v + h[2]) / w;
+	*y = (h[3] * u + h[4] * v + h[5]) / w;
+}
 
 /* Locates the symbol of a triplet in the grey image.
  * Version: every v within 1 of the triplet's estimate (and in 1..max_version)
@@ -240,8 +248,26 @@ int semqr__locate_perspective(const semqr__grey_image *img, const semqr__finder 
 
 /* Bilinear grey value of img at pixel coordinates (x, y) (pixel centres at
  * integers): inside [0, width - 1] x [0, height - 1] of an image at least
- * 2 x 2; elsewhere returns 0 and clears *ok (which is otherwise untouched). */
-double semqr__grey_bilinear(const semqr__grey_image *img, double x, double y, int *ok);
+ * 2 x 2; elsewhere returns 0 and clears *ok (which is otherwise untouched).
+ * Inline: the locator and the samplers call it for every sample they take. */
+static inline double semqr__grey_bilinear(const semqr__grey_image *img, double x, double y,
+                                          int *ok)
+{
+	if (!(x >= 0.0 && y >= 0.0 && x <= img->width - 1 && y <= img->height - 1)
+	    || img->width < 2 || img->height < 2) {
+		*ok = 0;
+		return 0.0;
+	}
+	int x0 = (int)x, y0 = (int)y;
+	if (x0 > img->width - 2)
+		x0 = img->width - 2;
+	if (y0 > img->height - 2)
+		y0 = img->height - 2;
+	double fx = x - x0, fy = y - y0;
+	const float *p = img->data + (size_t)y0 * (size_t)img->stride + (size_t)x0;
+	const float *q = p + img->stride;
+	return (1.0 - fy) * ((1.0 - fx) * p[0] + fx * p[1]) + fy * ((1.0 - fx) * q[0] + fx * q[1]);
+}
 
 /* Writes loc->size^2 module means (row-major, module (i, j) at
  * means[j * size + i]): each the mean of a 3 x 3 grid of bilinear samples at

@@ -12,24 +12,6 @@
 #define SUB 3
 static const double sub_offset[SUB] = {-0.25, 0.0, 0.25};
 
-double semqr__grey_bilinear(const semqr__grey_image *img, double x, double y, int *ok)
-{
-	if (!(x >= 0.0 && y >= 0.0 && x <= img->width - 1 && y <= img->height - 1)
-	    || img->width < 2 || img->height < 2) {
-		*ok = 0;
-		return 0.0;
-	}
-	int x0 = (int)x, y0 = (int)y;
-	if (x0 > img->width - 2)
-		x0 = img->width - 2;
-	if (y0 > img->height - 2)
-		y0 = img->height - 2;
-	double fx = x - x0, fy = y - y0;
-	const float *p = img->data + (size_t)y0 * (size_t)img->stride + (size_t)x0;
-	const float *q = p + img->stride;
-	return (1.0 - fy) * ((1.0 - fx) * p[0] + fx * p[1]) + fy * ((1.0 - fx) * q[0] + fx * q[1]);
-}
-
 /* Mean grey of module (i, j), or NAN when a sample leaves the image. */
 static double module_mean(const semqr__grey_image *img, const double h[9], int i, int j)
 {
