@@ -1,9 +1,9 @@
 /* semqr sample stage: the mean grey of every module of located symbols.
  *
  * The definition is semqr__sample_module_means' (host/locate/locate.h): a
- * module's mean is the mean of 3 x 3 bilinear samples at module offsets
- * -0.25, 0, 0.25 around its centre, taken b (v offset) outer, a (u offset)
- * inner; pixel centres are at integer coordinates; a sample is missing when
+ * module's mean is the mean of 5 x 5 bilinear samples at module offsets
+ * -5/16, -5/32, 0, 5/32, 5/16 around its centre, taken b (v offset) outer, a
+ * (u offset) inner; pixel centres are at integer coordinates; a sample is missing when
  * it lies outside [0, width - 1] x [0, height - 1] (borders included) or is
  * not finite, every sample is missing when width < 2 or height < 2, and a
  * module with a missing sample gets NAN. Here it is evaluated in float.
@@ -15,7 +15,7 @@
  *
  * Coordinates. Each symbol's record holds its module -> pixel homography
  * recentred by the host (semqr__sample_symbol_init): module coordinates are
- * taken from the symbol's centre (u' = u - size / 2, exact multiples of 0.25)
+ * taken from the symbol's centre (u' = u - size / 2, exact multiples of 1/32)
  * and pixel coordinates from an integer anchor pixel (ax, ay) near the image
  * of that centre, scaled so that h[8] = 1 (but for a degenerate map whose
  * horizon passes through the centre). A sample at (u', v') is at
@@ -28,7 +28,7 @@
  * correctly rounded n / w but in rare near-halfway cases whatever division
  * accuracy the device has (OpenCL allows 2.5 ulp), so that every device
  * agrees with the C reference. The mean multiplies the sum by the float
- * 1 / 9, which the reference does too.
+ * 1 / 25, which the reference does too.
  *
  * Reads are clamped to the window (a missing sample reads a border pixel and
  * is then discarded), so the kernel never reads outside the window and has
@@ -88,9 +88,9 @@ __kernel void sample_means(__global const float *in, int in_origin, int in_strid
 
 	float sum = 0.0f;
 	int ok = 1;
-	for (int b = 0; b < 3; b++)
-		for (int a = 0; a < 3; a++) {
-			float u = cu + 0.25f * (float)(a - 1), v = cv + 0.25f * (float)(b - 1);
+	for (int b = 0; b < 5; b++)
+		for (int a = 0; a < 5; a++) {
+			float u = cu + 0.15625f * (float)(a - 2), v = cv + 0.15625f * (float)(b - 2);
 			float nx = h0 * u;
 			nx = nx + h1 * v;
 			nx = nx + h2;
@@ -113,5 +113,5 @@ __kernel void sample_means(__global const float *in, int in_origin, int in_strid
 			float bottom = (1.0f - fx) * q[0] + fx * q[1];
 			sum += (1.0f - fy) * top + fy * bottom;
 		}
-	out[g] = ok ? sum * (1.0f / 9.0f) : NAN;
+	out[g] = ok ? sum * (1.0f / 25.0f) : NAN;
 }

@@ -280,11 +280,11 @@ static void test_all_versions(void **state)
  * pixels of the border of a w x h window. */
 static int near_border(const semqr__located *loc, int i, int j, int w, int h, double eps)
 {
-	for (int b = -1; b <= 1; b++)
-		for (int a = -1; a <= 1; a++) {
+	for (int b = -2; b <= 2; b++)
+		for (int a = -2; a <= 2; a++) {
 			double x, y;
-			semqr__homography_apply(loc->h, i + 0.5 + 0.25 * a, j + 0.5 + 0.25 * b, &x,
-			                        &y);
+			semqr__homography_apply(loc->h, i + 0.5 + 0.15625 * a, j + 0.5 + 0.15625 * b,
+			                        &x, &y);
 			if (fabs(x) < eps || fabs(y) < eps || fabs(x - (w - 1)) < eps ||
 			    fabs(y - (h - 1)) < eps)
 				return 1;
@@ -353,19 +353,20 @@ static void test_vs_cpu_sampler(void **state)
 /* ---- values known in closed form ----------------------------------------- */
 
 /* On a linear image g(x, y) = 3x + 5y + 1 bilinear interpolation is exact, so
- * a module's mean is the mean of g over its 9 sample positions. An
- * axis-aligned pitch of 2 pixels puts module i's samples at x = 2i + ox +
- * {0.5, 1, 1.5}: with ox = -0.5 module 0 touches x = 0 exactly (inside: the
- * border belongs to the window), with ox = -0.5 - 2^-10 it is missing; a
- * width of 42 puts module 20's last sample on x = 41 = width - 1 (inside),
- * 41 leaves it out; likewise in y. A projective symbol inside the window is
- * checked against the same closed form, and windows less than 2 pixels wide
- * or high give NAN everywhere. 2 widths x 3 x 3 offsets + 1 projective + 3
- * thin windows. */
+ * a module's mean is the mean of g over its 25 sample positions, g at the
+ * module's centre. An axis-aligned pitch of 2 pixels puts module i's samples
+ * at x = 2i + 1 + ox + {-0.625, -0.3125, 0, 0.3125, 0.625} (exact in float):
+ * with ox = -0.375 module 0 touches x = 0 exactly (inside: the border belongs
+ * to the window), with ox = -0.375 - 2^-10 it is missing; with ox = -0.625
+ * module 20's last sample lies on x = 41, inside a window 42 wide (41 =
+ * width - 1) and outside one 41 wide; likewise in y. A projective symbol
+ * inside the window is checked against the same closed form, and windows
+ * less than 2 pixels wide or high give NAN everywhere. 2 widths x 3 x 3
+ * offsets + 1 projective + 3 thin windows. */
 static void test_closed_form(void **state)
 {
 	static const int widths[] = {41, 42};
-	static const double offsets[] = {-0.5, -0.5 - 1.0 / 1024.0, 0.25};
+	static const double offsets[] = {-0.375, -0.375 - 1.0 / 1024.0, -0.625};
 	for (int wi = 0; wi < 2; wi++)
 		for (int oi = 0; oi < 3; oi++)
 			for (int pi = 0; pi < 3; pi++) {
@@ -383,23 +384,23 @@ static void test_closed_form(void **state)
 				float *dev = run_device(&im, &loc, 1);
 				for (int j = 0; j < 21; j++)
 					for (int i = 0; i < 21; i++) {
-						double x0 = 2 * i + ox + 0.5, y0 = 2 * j + oy + 0.5;
-						int inside = x0 >= 0.0 && x0 + 1.0 <= w - 1 &&
-						             y0 >= 0.0 && y0 + 1.0 <= h - 1;
+						double x0 = 2 * i + ox + 0.375, y0 = 2 * j + oy + 0.375;
+						int inside = x0 >= 0.0 && x0 + 1.25 <= w - 1 &&
+						             y0 >= 0.0 && y0 + 1.25 <= h - 1;
 						float v = dev[j * 21 + i];
 						if (!inside) {
 							assert_true(isnan(v));
 							continue;
 						}
 						double want =
-						    3.0 * (x0 + 0.5) + 5.0 * (y0 + 0.5) + 1.0;
+						    3.0 * (x0 + 0.625) + 5.0 * (y0 + 0.625) + 1.0;
 						assert_true(fabs(v - want) <= 1e-6 * want);
 					}
-				/* Module 0 is inside exactly when ox = oy = -0.5 or 0.25. */
-				assert_int_equal(!isnan(dev[0]), oi != 1 && pi != 1);
-				/* Module 20 of row 0 ends on x = 41 (ox = -0.5): inside only at
+				/* Module 0 is inside exactly when ox = oy = -0.375. */
+				assert_int_equal(!isnan(dev[0]), oi == 0 && pi == 0);
+				/* Module 20 of row 0 ends on x = 41 (ox = -0.625): inside only at
 				 * width 42. */
-				if (oi == 0 && pi != 1)
+				if (oi == 2 && pi == 0)
 					assert_int_equal(!isnan(dev[20]), wi == 1);
 				free(dev);
 				free(im.data);
@@ -412,18 +413,18 @@ static void test_closed_form(void **state)
 		for (int x = 0; x < 300; x++)
 			*(float *)ref_image_at(&im, x, y) = (float)(3 * x + 5 * y + 1);
 	double hh[9];
-	homography(45, 4.0, 0.4, 0, 0.25, -0.2, 150.5, 139.25, hh);
+	homography(45, 3.5, 0.4, 0, 0.25, -0.2, 150.5, 139.25, hh);
 	semqr__located loc;
 	located(7, hh, &loc);
 	float *dev = run_device(&im, &loc, 1);
 	for (int m = 0; m < 45 * 45; m++) {
 		double want = 0.0;
-		for (int b = -1; b <= 1; b++)
-			for (int a = -1; a <= 1; a++) {
+		for (int b = -2; b <= 2; b++)
+			for (int a = -2; a <= 2; a++) {
 				double x, y;
-				semqr__homography_apply(hh, m % 45 + 0.5 + 0.25 * a,
-				                        m / 45 + 0.5 + 0.25 * b, &x, &y);
-				want += (3.0 * x + 5.0 * y + 1.0) / 9.0;
+				semqr__homography_apply(hh, m % 45 + 0.5 + 0.15625 * a,
+				                        m / 45 + 0.5 + 0.15625 * b, &x, &y);
+				want += (3.0 * x + 5.0 * y + 1.0) / 25.0;
 			}
 		/* Position error ~1e-5 pixel times the gradient 8, plus float sums. */
 		assert_true(fabs(dev[m] - want) <= 1e-3);

@@ -3,14 +3,15 @@
  * truth.
  *
  * The plate: 1024 x 1024 pixels of version-3 symbols (49 nm modules, 8 nm
- * pixels) at dose 40 (default physics otherwise, seed 16), rendered here by
- * the simulator. At that dose the shot noise leaves some located symbols
+ * pixels) at dose 30 (default physics otherwise, seed 16), rendered here by
+ * the simulator. At that dose the shot noise leaves most located symbols
  * with more module errors than their Reed-Solomon blocks correct at the
  * first sampling (flattened image, module means); a retry samples the
  * denoised image, whose Gaussian averages more noise away, or moves the
  * boundary between set and unset, and decodes some of them. The budget of
  * the retried runs is large (10 s per symbol) so that every retry runs
- * whatever the machine's load: the outcome depends on the image only. */
+ * whatever the machine's load: the outcome depends on the image only.
+ * Measured: 2 of 16 decode at the first sampling, 5 with the retries. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,8 +31,8 @@
 #include "semqr/truth.h"
 
 #define TMP SEMQR_TEST_TMP
-#define PLATE TMP "/dose40.tif"
-#define TRUTH TMP "/dose40.json"
+#define PLATE TMP "/dose30.tif"
+#define TRUTH TMP "/dose30.json"
 #define MAX_FOUND 64
 #define PAYLOAD_MAX 64
 
@@ -66,7 +67,7 @@ static int setup(void **state)
 	so.seed = 16;
 	so.rows = so.cols = 0;
 	so.width = so.height = 1024;
-	so.dose = 40.0;
+	so.dose = 30.0;
 	semqr_error err;
 	if (semqr_simulate(&so, PLATE, TRUTH, &err) != SEMQR_OK) {
 		fprintf(stderr, "simulate: %s\n", err.message);
@@ -146,7 +147,7 @@ static void test_retries_rescue(void **state)
 	decode(SEMQR_SAMPLING_SOFT, 0.0, &once, &s0);
 	decode(SEMQR_SAMPLING_SOFT, 10000.0, &retried, &s1);
 	printf(
-	    "dose 40, %zu symbols: no retry %d decoded %d failed; retries %d decoded %d failed\n",
+	    "dose 30, %zu symbols: no retry %d decoded %d failed; retries %d decoded %d failed\n",
 	    t.count, once.decoded, once.failed, retried.decoded, retried.failed);
 	assert_correct(&once, &t);
 	assert_correct(&retried, &t);
@@ -178,7 +179,7 @@ static void test_centre_sampling(void **state)
 	found soft, centre;
 	decode(SEMQR_SAMPLING_SOFT, 0.0, &soft, NULL);
 	decode(SEMQR_SAMPLING_CENTRE, 0.0, &centre, NULL);
-	printf("dose 40: soft %d decoded, centre %d decoded\n", soft.decoded, centre.decoded);
+	printf("dose 30: soft %d decoded, centre %d decoded\n", soft.decoded, centre.decoded);
 	assert_correct(&centre, &t);
 	assert_true(soft.decoded > centre.decoded);
 	semqr_truth_free(&t);

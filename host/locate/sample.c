@@ -9,8 +9,8 @@
 
 /* Module value: mean of SUB x SUB bilinear samples at these offsets from
  * the module centre, in modules. */
-#define SUB 3
-static const double sub_offset[SUB] = {-0.25, 0.0, 0.25};
+#define SUB 5
+static const double sub_offset[SUB] = {-0.3125, -0.15625, 0.0, 0.15625, 0.3125};
 
 /* Mean grey of module (i, j), or NAN when a sample leaves the image. */
 static double module_mean(const semqr__grey_image *img, const double h[9], int i, int j)

@@ -26,9 +26,9 @@ static float module_mean(const float *in, int stride, int width, int height,
 	float cu = (float)(2 * i + 1 - size) * 0.5f, cv = (float)(2 * j + 1 - size) * 0.5f;
 	float sum = 0.0f;
 	int ok = 1;
-	for (int b = 0; b < 3; b++)
-		for (int a = 0; a < 3; a++) {
-			float u = cu + 0.25f * (float)(a - 1), v = cv + 0.25f * (float)(b - 1);
+	for (int b = 0; b < 5; b++)
+		for (int a = 0; a < 5; a++) {
+			float u = cu + 0.15625f * (float)(a - 2), v = cv + 0.15625f * (float)(b - 2);
 			float nx = h[0] * u;
 			nx = nx + h[1] * v;
 			nx = nx + h[2];
@@ -53,7 +53,7 @@ static float module_mean(const float *in, int stride, int width, int height,
 			float bottom = (1.0f - fx) * q[0] + fx * q[1];
 			sum += (1.0f - fy) * top + fy * bottom;
 		}
-	return ok ? sum * (1.0f / 9.0f) : NAN;
+	return ok ? sum * (1.0f / 25.0f) : NAN;
 }
 
 void ref_sample_means(const float *in, int stride, int width, int height,
