@@ -437,8 +437,8 @@ def ablation_section(semqr, lines):
               "20 ms of retries per undecoded symbol, registered stacks), then with one step "
               "off at a time. Dose plates at semqr's 99 %% dose and the grid dose below it; "
               "stacks (8 frames) at the lowest per-frame dose where the registered stack "
-              "reached 99 %%; seeds %s. A flag that is accepted but not yet implemented "
-              "measures the same as everything on."
+              "reached 99 %%; seeds %s. `--sampling centre` keeps the retries, which "
+              "sample the denoised image; `--retry-ms 0` alone shows what they add."
               % ", ".join(map(str, seeds)), "",
               table(["decode options"] + cols, rows), ""]
 

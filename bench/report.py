@@ -206,8 +206,10 @@ def markdown(machine, semqr, dose, peers):
         "",
         "## semqr per stage (seconds; Mpixel/s in brackets)",
         "",
-        "Read, upload and the five device kernels run on the main thread one after the "
-        "other (each kernel is waited for); group (clustering finder runs into finder "
+        "Read runs on the reader thread, overlapping the rest; upload on the main thread; "
+        "the device stages (load is fused into flatten) are their kernels' device times "
+        "from OpenCL profiling events, each tile's chain being enqueued at once and waited "
+        "for once; group (clustering finder runs into finder "
         "patterns, grouping these into symbols), locate (geometry: version, homography) "
         "and decode (sampling, Reed-Solomon) exclude each other, are summed over the "
         "decoder threads and overlap the rest. Output is the time in the decode callbacks "
