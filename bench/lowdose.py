@@ -434,7 +434,7 @@ def ablation_section(semqr, lines):
     lines += ["## Ablation: what each low-dose step buys", "",
               "The same scans decoded with everything on (semqr's defaults: module-scale "
               "denoising, soft sampling with per-module reliability, erasures in Reed-Solomon, "
-              "20 ms of retries per undecoded symbol, registered stacks), then with one step "
+              "retries of undecoded symbols (`--retry-ms`), registered stacks), then with one step "
               "off at a time. Dose plates at semqr's 99 %% dose and the grid dose below it; "
               "stacks (8 frames) at the lowest per-frame dose where the registered stack "
               "reached 99 %%; seeds %s. `--sampling centre` keeps the retries, which "

@@ -47,7 +47,7 @@ static void usage(FILE *f)
 	"                     its reliability) or centre (one pixel per module, as other\n"
 	"                     readers do; for comparison)\n"
 	"  --retry-ms MS      time budget per undecoded symbol for retries with other\n"
-	"                     thresholds and grid offsets, 0..60000 (default 20; 0: none)\n"
+	"                     thresholds and grid offsets, 0..60000 (default 200; 0: none)\n"
 	"  --threads N        CPU decoder threads, 0..64 (default: one per processor,\n"
 	"                     at most 16; 0 decodes between tiles on the main thread)\n"
 	"  --overlay FILE.png write a downscaled picture of the scan with the symbols\n"

@@ -75,7 +75,7 @@ void semqr_scan_decode_options_init(semqr_scan_decode_options *opts)
 	opts->denoise = 1;
 	opts->line_shift_max = 8;
 	opts->sampling = SEMQR_SAMPLING_SOFT;
-	opts->retry_ms = 20.0;
+	opts->retry_ms = 200.0;
 	opts->min_timing = 0.45f;
 	opts->threads = -1;
 	semqr_decode_options_init(&opts->decode);
