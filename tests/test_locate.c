@@ -432,6 +432,193 @@ static void test_group_loose(void **state)
 	assert_int_equal(count, 0);
 }
 
+/* The grouping against a brute-force reference of the contract in locate.h
+ * (its float expressions as group.c evaluates them): for every corner A
+ * every partner B and every C within 0.74 |AB| of A + R(B - A), the
+ * candidates kept are each corner's first 8 in acceptance order, and with
+ * a check that rejects everything, the check sees exactly all of them, in
+ * acceptance order. The cloud: 1200 finders at random in 1200 x 1200 px
+ * (modules 3 to 5 px, both polarities), 80 jittered triangles of random turn
+ * and size among them, and finders that are not usable (not finite, module
+ * 0); max_version 3 and 12. */
+static float ref_ratio(float a, float b)
+{
+	return a > b ? a / b : b / a;
+}
+
+static float ref_axis_module(float module, float dx, float dy)
+{
+	float len = sqrtf(dx * dx + dy * dy);
+	return len > 0.0f ? module * fmaxf(fabsf(dx), fabsf(dy)) / len : module;
+}
+
+static int ref_usable(const semqr__finder *f)
+{
+	return isfinite(f->x) && isfinite(f->y) && isfinite(f->module) && f->module > 0.0f;
+}
+
+static int ref_score(const semqr__finder *a, const semqr__finder *b, const semqr__finder *c,
+                     int max_version, semqr__triplet *t)
+{
+	float px = b->x - a->x, py = b->y - a->y;
+	float qx = c->x - a->x, qy = c->y - a->y;
+	float d1 = sqrtf(px * px + py * py), d2 = sqrtf(qx * qx + qy * qy);
+	if (!(d1 > 0.0f) || !(d2 > 0.0f) || px * qy - py * qx <= 0.0f)
+		return 0;
+	float side = fabsf(d1 - d2) / (0.5f * (d1 + d2));
+	float cosine = fabsf(px * qx + py * qy) / (d1 * d2);
+	float mmax = fmaxf(a->module, fmaxf(b->module, c->module));
+	float mmin = fminf(a->module, fminf(b->module, c->module));
+	if (side >= 0.40f || cosine >= 0.34f || mmax >= 1.4f * mmin)
+		return 0;
+	t->loose = side >= 0.12f || cosine >= 0.12f;
+	float m = ref_axis_module((a->module + b->module + c->module) / 3.0f, px, py);
+	float span = 0.5f * (d1 + d2) / m;
+	if (span < 11.0f || span > 4.0f * (float)max_version + 10.0f + 3.0f)
+		return 0;
+	int v = (int)lroundf((span - 10.0f) / 4.0f);
+	v = v < 1 ? 1 : v > max_version ? max_version : v;
+	t->version = v;
+	t->span = span;
+	t->score = side + cosine + 0.5f * (mmax / mmin - 1.0f)
+	           + fabsf(span - (4.0f * (float)v + 10.0f)) / 8.0f;
+	return 1;
+}
+
+static int ref_by_order(const void *pa, const void *pb)
+{
+	const semqr__triplet *a = pa, *b = pb;
+	float ka = (a->loose ? 2e6f : a->score < 0.15f ? 0.0f : 1e6f) + a->span + 40.0f * a->score;
+	float kb = (b->loose ? 2e6f : b->score < 0.15f ? 0.0f : 1e6f) + b->span + 40.0f * b->score;
+	if (ka != kb)
+		return ka < kb ? -1 : 1;
+	if (a->tl != b->tl)
+		return a->tl < b->tl ? -1 : 1;
+	if (a->tr != b->tr)
+		return a->tr < b->tr ? -1 : 1;
+	return a->bl < b->bl ? -1 : a->bl > b->bl;
+}
+
+/* All candidates by brute force into out (each corner's first 8), in
+ * acceptance order; returns their number. */
+static int ref_group(const semqr__finder *f, int n, int max_version, semqr__triplet *out)
+{
+	double sum = 0.0;
+	int valid = 0;
+	for (int i = 0; i < n; i++)
+		if (ref_usable(&f[i])) {
+			sum += f[i].module;
+			valid++;
+		}
+	float mean = (float)(sum / valid);
+	semqr__triplet *all = malloc((size_t)n * n * sizeof *all);
+	assert_non_null(all);
+	int total = 0;
+	for (int a = 0; a < n; a++) {
+		const semqr__finder *fa = &f[a];
+		if (!ref_usable(fa) || fa->module > 16.0f * mean)
+			continue;
+		float reach = (4.0f * (float)max_version + 13.0f) * fa->module;
+		int mine = 0;
+		for (int b = 0; b < n; b++) {
+			const semqr__finder *fb = &f[b];
+			if (b == a || fb->polarity != fa->polarity || !ref_usable(fb)
+			    || ref_ratio(fa->module, fb->module) >= 1.4f)
+				continue;
+			float px = fb->x - fa->x, py = fb->y - fa->y;
+			float d = sqrtf(px * px + py * py);
+			if (d < (11.0f / 1.4f) * ref_axis_module(fa->module, px, py) || d > reach)
+				continue;
+			for (int c = 0; c < n; c++) {
+				const semqr__finder *fc = &f[c];
+				if (c == a || c == b || fc->polarity != fa->polarity
+				    || !ref_usable(fc)
+				    || hypotf(fc->x - (fa->x - py), fc->y - (fa->y + px)) > 0.74f * d)
+					continue;
+				semqr__triplet t = {a, b, c, 0, 0.0f, 0.0f, 0};
+				if (ref_score(fa, fb, fc, max_version, &t))
+					all[total + mine++] = t;
+			}
+		}
+		qsort(&all[total], (size_t)mine, sizeof *all, ref_by_order);
+		total += mine < 8 ? mine : 8;
+	}
+	qsort(all, (size_t)total, sizeof *all, ref_by_order);
+	memcpy(out, all, (size_t)total * sizeof *all);
+	free(all);
+	return total;
+}
+
+typedef struct seen_log {
+	semqr__triplet *t;
+	int n, room;
+} seen_log;
+
+static int reject_all(void *user, const semqr__finder *f, semqr__triplet *t)
+{
+	(void)f;
+	seen_log *log = user;
+	if (log->n < log->room)
+		log->t[log->n] = *t;
+	log->n++;
+	return 0;
+}
+
+static void test_group_reference(void **state)
+{
+	enum { N = 1200, TRIANGLES = 80, ROOM = N * 8 };
+	semqr__finder *f = malloc(N * sizeof *f);
+	semqr__triplet *want = malloc(ROOM * sizeof *want);
+	semqr__triplet *got = malloc(ROOM * sizeof *got);
+	semqr__triplet *out = malloc((N / 3 + 1) * sizeof *out);
+	assert_true(f && want && got && out);
+	ref_rng rng;
+	ref_rng_seed(&rng, 2026);
+	for (int i = 0; i < N; i++)
+		f[i] = (semqr__finder){
+		    1200.0f * ref_rng_uniform(&rng), 1200.0f * ref_rng_uniform(&rng),
+		    3.0f + 2.0f * ref_rng_uniform(&rng), (int)(ref_rng_u32(&rng) & 1), 10};
+	for (int s = 0; s < TRIANGLES; s++) {
+		semqr__finder *a = &f[3 * s], *b = a + 1, *c = a + 2;
+		double t = 2.0 * PI * ref_rng_uniform(&rng);
+		double side = (12.0 + 40.0 * ref_rng_uniform(&rng)) * a->module;
+		b->x = a->x + (float)(side * cos(t) + 2.0 * ref_rng_gauss(&rng));
+		b->y = a->y + (float)(side * sin(t) + 2.0 * ref_rng_gauss(&rng));
+		c->x = a->x - (float)(side * sin(t) + 2.0 * ref_rng_gauss(&rng));
+		c->y = a->y + (float)(side * cos(t) + 2.0 * ref_rng_gauss(&rng));
+		b->polarity = c->polarity = a->polarity;
+	}
+	f[N - 1].x = NAN;
+	f[N - 2].module = 0.0f;
+	f[N - 3].y = INFINITY;
+	for (int max_version = 3; max_version <= 12; max_version += 9) {
+		int nwant = ref_group(f, N, max_version, want);
+		seen_log log = {got, 0, ROOM};
+		int count = -1;
+		semqr_error err;
+		assert_int_equal(
+		    semqr__group_symbols(f, N, max_version, reject_all, &log, out, &count, &err),
+		    SEMQR_OK);
+		printf("group: %d finders at random, max_version %d: %d candidates\n", N,
+		       max_version, nwant);
+		assert_true(nwant > 1000);
+		assert_int_equal(count, 0);
+		assert_int_equal(log.n, nwant);
+		for (int i = 0; i < nwant; i++) {
+			assert_int_equal(got[i].tl, want[i].tl);
+			assert_int_equal(got[i].tr, want[i].tr);
+			assert_int_equal(got[i].bl, want[i].bl);
+			assert_int_equal(got[i].version, want[i].version);
+			assert_int_equal(got[i].loose, want[i].loose);
+			assert_true(got[i].score == want[i].score && got[i].span == want[i].span);
+		}
+	}
+	free(f);
+	free(want);
+	free(got);
+	free(out);
+}
+
 /* ---- rendered plates ---------------------------------------------------------- */
 
 typedef struct truth {
@@ -1068,6 +1255,7 @@ int main(void)
 	    cmocka_unit_test(test_group_triplets),
 	    cmocka_unit_test(test_group_degenerate),
 	    cmocka_unit_test(test_group_loose),
+	    cmocka_unit_test(test_group_reference),
 	    cmocka_unit_test(test_plate_dark_on_light),
 	    cmocka_unit_test(test_plate_light_on_dark),
 	    cmocka_unit_test(test_plate_mirrored),

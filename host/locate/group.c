@@ -1,6 +1,7 @@
 /* Grouping finder patterns into symbols: right isosceles triangles of
- * finders of one polarity and module size, found through two spatial hashes
- * (contract in locate.h). */
+ * finders of one polarity and module size, found through a spatial hash and,
+ * for each corner finder, its neighbours bucketed by direction (contract in
+ * locate.h). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -116,62 +117,132 @@ static void keep_best(semqr__triplet *best, int *n, const semqr__triplet *t)
 	best[i] = *t;
 }
 
-/* Collects the best candidates with corner a into best[0..*nbest). */
+/* The direction of (dx, dy) as a number in [0, 4) increasing with its
+ * angle (counterclockwise in the frame where (1, 0) turns into (0, 1)), one
+ * per quadrant: cheaper than atan2f and enough to sort directions by. Not
+ * for (0, 0). */
+static float pseudo_angle(float dx, float dy)
+{
+	if (dy >= 0.0f)
+		return dx >= 0.0f ? dy / (dx + dy) : 1.0f - dx / (dy - dx);
+	return dx < 0.0f ? 2.0f - dy / (-dx - dy) : 3.0f + dx / (dx - dy);
+}
+
+/* Sectors of directions around a corner finder, by pseudo_angle. */
+#define SECTORS 64
+static int sector_of(float dx, float dy)
+{
+	int s = (int)(pseudo_angle(dx, dy) * (SECTORS / 4.0f));
+	return s < 0 ? 0 : s > SECTORS - 1 ? SECTORS - 1 : s;
+}
+
+/* A finder near a corner finder A: its index, direction sector and distance
+ * from A. */
+typedef struct neighbour {
+	int index, sector;
+	float dist;
+} neighbour;
+
+/* Where score_triangle can accept C, with margins far beyond rounding:
+ * sides within 40 % of their mean means 2 / 3 < |AC| / |AB| < 3 / 2, and
+ * |cos| < 0.34 with (A, B, C) right-handed means AC turned from AB by 70.1
+ * to 109.9 degrees (so C lies within 0.66 |AB| of A + R(B - A)). */
+#define NEAR_LO 0.6f                     /* |AC| / |AB| */
+#define NEAR_HI 1.6f
+#define COS_TURN_LO 0.37460659f          /* cos and sin of 68 degrees */
+#define SIN_TURN 0.92718385f             /* = sin 112 degrees; cos 112 = -cos 68 */
+
+/* Collects the best candidates with corner a into best[0..*nbest), using
+ * raw and nb (room for n neighbours each) and start (SECTORS + 1 ints).
+ * The partners B are the finders of the wide hash cells within reach of A
+ * (filtered as locate.h states), each C any finder within 0.74 |AB| of
+ * A + R(B - A) that score_triangle accepts (all lie within 0.66 |AB|, see
+ * above). The finders that can be either
+ * (same polarity, module within a factor 1.01 x 1.4, within 1.6 reach of A)
+ * are collected once, bucketed by direction from A into SECTORS sectors;
+ * for each B only the sectors from 68 to 112 degrees beyond AB are scanned,
+ * and only the finders there at 0.6 to 1.6 |AB| from A are scored: every C
+ * score_triangle accepts is among them. Triangles are thus found in another
+ * order than the cells give, but the best KEEP and their order do not
+ * depend on it (keep_best keeps a strict total order). */
 static void corner_candidates(const semqr__finder *f, int a, int max_version,
-                              const semqr__spatial_hash *wide, const semqr__spatial_hash *fine,
-                              semqr__triplet *best, int *nbest)
+                              const semqr__spatial_hash *wide, neighbour *raw, neighbour *nb,
+                              int *start, semqr__triplet *best, int *nbest)
 {
 	const semqr__finder *fa = &f[a];
 	float reach = (4.0f * (float)max_version + 10.0f + REACH_SLACK) * fa->module;
+	float far = NEAR_HI * reach;
 	int32_t x0 = semqr__spatial_hash_cell(wide, fa->x - reach);
 	int32_t x1 = semqr__spatial_hash_cell(wide, fa->x + reach);
 	int32_t y0 = semqr__spatial_hash_cell(wide, fa->y - reach);
 	int32_t y1 = semqr__spatial_hash_cell(wide, fa->y + reach);
-	*nbest = 0;
-	for (int32_t cy = y0; cy <= y1; cy++)
-		for (int32_t cx = x0; cx <= x1; cx++) {
+	int32_t fx0 = semqr__spatial_hash_cell(wide, fa->x - far);
+	int32_t fx1 = semqr__spatial_hash_cell(wide, fa->x + far);
+	int32_t fy0 = semqr__spatial_hash_cell(wide, fa->y - far);
+	int32_t fy1 = semqr__spatial_hash_cell(wide, fa->y + far);
+	/* The neighbours in raw, then by sector in nb (a counting sort). */
+	int nn = 0;
+	for (int32_t cy = fy0; cy <= fy1; cy++)
+		for (int32_t cx = fx0; cx <= fx1; cx++) {
 			int begin, end;
 			semqr__spatial_hash_bucket(wide, cx, cy, &begin, &end);
 			for (int p = begin; p < end; p++) {
-				int b = wide->index[p];
-				if (b == a || wide->cx[b] != cx || wide->cy[b] != cy)
+				int j = wide->index[p];
+				if (j == a || wide->cx[j] != cx || wide->cy[j] != cy)
 					continue;
-				const semqr__finder *fb = &f[b];
-				if (fb->polarity != fa->polarity || !usable(fb)
-				    || ratio(fa->module, fb->module) >= MODULE_RATIO)
+				const semqr__finder *fj = &f[j];
+				if (fj->polarity != fa->polarity || !usable(fj)
+				    || ratio(fa->module, fj->module) >= 1.01f * MODULE_RATIO)
 					continue;
-				float px = fb->x - fa->x, py = fb->y - fa->y;
-				float d = sqrtf(px * px + py * py);
-				float m = axis_module(fa->module, px, py);
-				if (d < (REACH_MIN / MODULE_RATIO) * m || d > reach)
-					continue;
-				/* C near a + (-py, px), within the loose side and angle
-				 * tolerances; from the fine hash unless that means more
-				 * than 4 x 4 cells. */
-				float ex = fa->x - py, ey = fa->y + px;
-				float r = (SIDE_LOOSE + COS_LOOSE) * d;
-				const semqr__spatial_hash *g = r > 2.0f * fine->cell ? wide : fine;
-				int32_t u0 = semqr__spatial_hash_cell(g, ex - r);
-				int32_t u1 = semqr__spatial_hash_cell(g, ex + r);
-				int32_t v0 = semqr__spatial_hash_cell(g, ey - r);
-				int32_t v1 = semqr__spatial_hash_cell(g, ey + r);
-				for (int32_t gy = v0; gy <= v1; gy++)
-					for (int32_t gx = u0; gx <= u1; gx++) {
-						int cb, ce;
-						semqr__spatial_hash_bucket(g, gx, gy, &cb, &ce);
-						for (int q = cb; q < ce; q++) {
-							int c = g->index[q];
-							if (c == a || c == b || g->cx[c] != gx
-							    || g->cy[c] != gy || f[c].polarity != fa->polarity
-							    || !usable(&f[c]))
-								continue;
-							semqr__triplet t = {a, b, c, 0, 0.0f, 0.0f, 0};
-							if (score_triangle(fa, fb, &f[c], max_version, &t))
-								keep_best(best, nbest, &t);
-						}
-					}
+				float dx = fj->x - fa->x, dy = fj->y - fa->y;
+				float d = sqrtf(dx * dx + dy * dy);
+				if (d > 0.0f && d <= far)
+					raw[nn++] = (neighbour){j, sector_of(dx, dy), d};
 			}
 		}
+	for (int s = 0; s <= SECTORS; s++)
+		start[s] = 0;
+	for (int i = 0; i < nn; i++)
+		start[raw[i].sector + 1]++;
+	for (int s = 0; s < SECTORS; s++)
+		start[s + 1] += start[s];
+	for (int i = 0; i < nn; i++)
+		nb[start[raw[i].sector]++] = raw[i];
+	/* each start[s] moved on to the next sector's first place */
+	for (int s = SECTORS; s > 0; s--)
+		start[s] = start[s - 1];
+	start[0] = 0;
+	*nbest = 0;
+	for (int i = 0; i < start[SECTORS]; i++) {
+		int b = nb[i].index;
+		if (wide->cx[b] < x0 || wide->cx[b] > x1 || wide->cy[b] < y0 || wide->cy[b] > y1)
+			continue;
+		const semqr__finder *fb = &f[b];
+		if (ratio(fa->module, fb->module) >= MODULE_RATIO)
+			continue;
+		float px = fb->x - fa->x, py = fb->y - fa->y;
+		float d = sqrtf(px * px + py * py);
+		float m = axis_module(fa->module, px, py);
+		if (d < (REACH_MIN / MODULE_RATIO) * m || d > reach)
+			continue;
+		/* the sectors from AB turned by 68 degrees to AB turned by 112 */
+		int s =
+		    sector_of(COS_TURN_LO * px - SIN_TURN * py, SIN_TURN * px + COS_TURN_LO * py);
+		int last =
+		    sector_of(-COS_TURN_LO * px - SIN_TURN * py, SIN_TURN * px - COS_TURN_LO * py);
+		for (;; s = (s + 1) % SECTORS) {
+			for (int k = start[s]; k < start[s + 1]; k++) {
+				int c = nb[k].index;
+				if (c == b || nb[k].dist < NEAR_LO * d || nb[k].dist > NEAR_HI * d)
+					continue;
+				semqr__triplet t = {a, b, c, 0, 0.0f, 0.0f, 0};
+				if (score_triangle(fa, fb, &f[c], max_version, &t))
+					keep_best(best, nbest, &t);
+			}
+			if (s == last)
+				break;
+		}
+	}
 }
 
 semqr_status semqr__group_symbols(const semqr__finder *finders, int n, int max_version,
@@ -186,18 +257,19 @@ semqr_status semqr__group_symbols(const semqr__finder *finders, int n, int max_v
 	if (n < 3)
 		return SEMQR_OK;
 	semqr__triplet *cand = malloc((size_t)n * KEEP * sizeof *cand);
+	neighbour *nb = malloc((size_t)n * 2 * sizeof *nb);
 	unsigned char *used = calloc((size_t)n, 1);
-	if (!cand || !used) {
+	if (!cand || !nb || !used) {
 		free(cand);
+		free(nb);
 		free(used);
 		return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
 		                   "locate: grouping %d finders: out of memory", n);
 	}
-	/* Cell sizes from the mean module of the usable finders: wide cells of
-	 * half the reach for enumerating partners (a query visits about 5 x 5
-	 * of them), fine cells of 4 modules for the third finder. Finders with
-	 * modules beyond 16 times that mean are left out, bounding the cells any
-	 * query visits. */
+	/* Cells of half the reach of the mean module of the usable finders (a
+	 * query visits about 5 x 5 of them for partners, 8 x 8 for
+	 * neighbours). Corner finders with modules beyond 16 times that mean
+	 * are left out, bounding the cells any query visits. */
 	double sum = 0.0;
 	int valid = 0;
 	for (int i = 0; i < n; i++)
@@ -205,7 +277,7 @@ semqr_status semqr__group_symbols(const semqr__finder *finders, int n, int max_v
 			sum += finders[i].module;
 			valid++;
 		}
-	semqr__spatial_hash wide = {0}, fine = {0};
+	semqr__spatial_hash wide = {0};
 	semqr_status st = SEMQR_OK;
 	int ncand = 0;
 	if (valid >= 3) {
@@ -214,14 +286,13 @@ semqr_status semqr__group_symbols(const semqr__finder *finders, int n, int max_v
 		int step = (int)(sizeof *finders / sizeof(float));
 		st = semqr__spatial_hash_build(&wide, &finders[0].x, &finders[0].y, step, n,
 		                               0.5f * reach, err);
-		if (st == SEMQR_OK)
-			st = semqr__spatial_hash_build(&fine, &finders[0].x, &finders[0].y, step, n,
-			                               4.0f * mean, err);
+		int start[SECTORS + 1];
 		for (int a = 0; st == SEMQR_OK && a < n; a++) {
 			if (!usable(&finders[a]) || finders[a].module > 16.0f * mean)
 				continue;
 			int nbest;
-			corner_candidates(finders, a, max_version, &wide, &fine, &cand[ncand], &nbest);
+			corner_candidates(finders, a, max_version, &wide, nb, nb + n, start,
+			                  &cand[ncand], &nbest);
 			ncand += nbest;
 		}
 	}
@@ -240,8 +311,8 @@ semqr_status semqr__group_symbols(const semqr__finder *finders, int n, int max_v
 		*count = found;
 	}
 	semqr__spatial_hash_free(&wide);
-	semqr__spatial_hash_free(&fine);
 	free(cand);
+	free(nb);
 	free(used);
 	return st;
 }

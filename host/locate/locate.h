@@ -146,12 +146,13 @@ typedef int (*semqr__triplet_check)(void *user, const semqr__finder *finders,
  * the partners B of the same polarity, module size within a factor 1.4 and
  * distance d with 11 / 1.4 <= d / m' <= 4 max_version + 13 (m' = m max(|cos|,
  * |sin|) of the direction AB: the module size corrected for the symbol's
- * turn); the third finder C is looked up, in a second hash of finer cells,
- * within 0.74 d of A + R(B - A), R the quarter turn that makes (A, B, C)
- * right-handed. A triangle is a candidate when |AB| and |AC| differ by less
- * than 40 % of their mean, the angle at A is 90 degrees within 20 degrees,
- * the three module sizes agree within a factor 1.4, and its mean side spans
- * 11 to 4 max_version + 13 modules (m' of the three finders' mean). It is
+ * turn); the third finder C is any finder within 0.74 d of A + R(B - A), R
+ * the quarter turn that makes (A, B, C) right-handed, taken from A's
+ * neighbours bucketed by direction (only those where the rules below can
+ * accept C are scored). A triangle is a candidate when |AB| and |AC| differ
+ * by less than 40 % of their mean, the angle at A is 90 degrees within 20
+ * degrees, the three module sizes agree within a factor 1.4, and its mean
+ * side spans 11 to 4 max_version + 13 modules (m' of the three finders' mean). It is
  * strict when the sides differ by less than 12 % and the angle is within 7
  * degrees (a symbol seen square on, whatever its turn), else loose (a
  * symbol seen in perspective, leaning up to about 20 degrees). Its version is
