@@ -612,7 +612,7 @@ static semqr_status stack_prepare(semqr_scan *scan, const semqr_scan_info *info,
 
 /* The decoding proper, band after band, once the plan (and for a registered
  * stack its drift) is made. */
-static semqr_status decode_bands(semqr_scan *scan, semqr__scan_plan *plan_in,
+static semqr_status decode_bands(semqr_scan *scan, const semqr__scan_plan *plan_in,
                                  const semqr_scan_decode_options *opts, const stack_plan *sp,
                                  semqr_scan_callback cb, void *user, semqr_scan_summary *sum,
                                  semqr_error *err)
