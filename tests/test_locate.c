@@ -432,6 +432,65 @@ static void test_group_loose(void **state)
 	assert_int_equal(count, 0);
 }
 
+/* A check's SEMQR__TRIPLET_COVER. A, B, C (indices 0..2) frame a version 3
+ * symbol of 5 px modules (finder centres 110 px apart). D, G, H form an
+ * equal triangle whose corner D lies inside it; J, K, L one turned by 180
+ * degrees whose corner lies just left of it, 0.2 of the span beyond A
+ * (the symbol's edge is 3.5 / 22 = 0.16 beyond A, the cover reaches 0.14).
+ * Accepting A, B, C plainly leaves D's triangle to be offered and accepted;
+ * covering it takes D out, never offered, while J's triangle still is. A
+ * loose triangle covers nothing. */
+typedef struct cover_log {
+	int verdict, calls, offered[8];
+} cover_log;
+
+static int cover_check(void *user, const semqr__finder *f, semqr__triplet *t)
+{
+	(void)f;
+	cover_log *log = user;
+	if (log->calls < 8)
+		log->offered[log->calls] = t->tl;
+	log->calls++;
+	return t->tl == 0 ? log->verdict : SEMQR__TRIPLET_ACCEPT;
+}
+
+static void test_group_cover(void **state)
+{
+	(void)state;
+	semqr__finder f[9] = {{100.0f, 100.0f, 5.0f, 1, 30}, {210.0f, 100.0f, 5.0f, 1, 30},
+	                      {100.0f, 210.0f, 5.0f, 1, 30}, {150.0f, 150.0f, 5.0f, 1, 30},
+	                      {260.0f, 150.0f, 5.0f, 1, 30}, {150.0f, 260.0f, 5.0f, 1, 30},
+	                      {78.0f, 150.0f, 5.0f, 1, 30},  {-32.0f, 150.0f, 5.0f, 1, 30},
+	                      {78.0f, 40.0f, 5.0f, 1, 30}};
+	semqr__triplet out[4];
+	int count = -1;
+	semqr_error err;
+	for (int verdict = SEMQR__TRIPLET_ACCEPT; verdict <= SEMQR__TRIPLET_COVER; verdict++) {
+		cover_log log = {verdict, 0, {0}};
+		assert_int_equal(semqr__group_symbols(f, 9, 10, cover_check, &log, out, &count, &err),
+		                 SEMQR_OK);
+		int seen_d = 0, seen_j = 0;
+		for (int i = 0; i < log.calls && i < 8; i++) {
+			seen_d |= log.offered[i] == 3;
+			seen_j |= log.offered[i] == 6;
+		}
+		assert_int_equal(log.offered[0], 0);
+		assert_int_equal(out[0].tl, 0);
+		assert_int_equal(seen_j, 1);
+		assert_int_equal(seen_d, verdict == SEMQR__TRIPLET_ACCEPT);
+		assert_int_equal(count, verdict == SEMQR__TRIPLET_ACCEPT ? 3 : 2);
+	}
+	/* The same corner seen loose (sides 30 % apart): nothing is covered. */
+	f[2].y = 100.0f + 80.0f;
+	cover_log log = {SEMQR__TRIPLET_COVER, 0, {0}};
+	assert_int_equal(semqr__group_symbols(f, 9, 10, cover_check, &log, out, &count, &err),
+	                 SEMQR_OK);
+	int seen_d = 0;
+	for (int i = 0; i < log.calls && i < 8; i++)
+		seen_d |= log.offered[i] == 3;
+	assert_int_equal(seen_d, 1);
+}
+
 /* The grouping against a brute-force reference of the contract in locate.h
  * (its float expressions as group.c evaluates them): for every corner A
  * every partner B and every C within 0.74 |AB| of A + R(B - A), the
@@ -1255,6 +1314,7 @@ int main(void)
 	    cmocka_unit_test(test_group_triplets),
 	    cmocka_unit_test(test_group_degenerate),
 	    cmocka_unit_test(test_group_loose),
+	    cmocka_unit_test(test_group_cover),
 	    cmocka_unit_test(test_group_reference),
 	    cmocka_unit_test(test_plate_dark_on_light),
 	    cmocka_unit_test(test_plate_light_on_dark),

@@ -245,6 +245,48 @@ static void corner_candidates(const semqr__finder *f, int a, int max_version,
 	}
 }
 
+/* Marks used the finders within the symbol of the strict triplet t, as
+ * locate.h states: those at A + s (B - A) + t (C - A) with s and t in
+ * [-3 / (size - 7), 1], found through the hash's cells over that
+ * parallelogram's bounding box. */
+static void cover(const semqr__finder *f, const semqr__spatial_hash *h, const semqr__triplet *t,
+                  unsigned char *used)
+{
+	const semqr__finder *a = &f[t->tl], *b = &f[t->tr], *c = &f[t->bl];
+	double px = b->x - a->x, py = b->y - a->y, qx = c->x - a->x, qy = c->y - a->y;
+	double det = px * qy - py * qx;
+	if (!(det > 0.0))
+		return;
+	double lo = -3.0 / (4.0 * t->version + 10.0);
+	double xs[4], ys[4];
+	for (int k = 0; k < 4; k++) {
+		double s = (k & 1) ? 1.0 : lo, r = (k & 2) ? 1.0 : lo;
+		xs[k] = a->x + s * px + r * qx;
+		ys[k] = a->y + s * py + r * qy;
+	}
+	double x0 = fmin(fmin(xs[0], xs[1]), fmin(xs[2], xs[3]));
+	double x1 = fmax(fmax(xs[0], xs[1]), fmax(xs[2], xs[3]));
+	double y0 = fmin(fmin(ys[0], ys[1]), fmin(ys[2], ys[3]));
+	double y1 = fmax(fmax(ys[0], ys[1]), fmax(ys[2], ys[3]));
+	int32_t cx0 = semqr__spatial_hash_cell(h, (float)x0), cx1 = semqr__spatial_hash_cell(h, (float)x1);
+	int32_t cy0 = semqr__spatial_hash_cell(h, (float)y0), cy1 = semqr__spatial_hash_cell(h, (float)y1);
+	for (int32_t cy = cy0; cy <= cy1; cy++)
+		for (int32_t cx = cx0; cx <= cx1; cx++) {
+			int begin, end;
+			semqr__spatial_hash_bucket(h, cx, cy, &begin, &end);
+			for (int p = begin; p < end; p++) {
+				int j = h->index[p];
+				if (used[j] || h->cx[j] != cx || h->cy[j] != cy)
+					continue;
+				/* (s, r): f[j] in the frame of AB and AC */
+				double dx = f[j].x - a->x, dy = f[j].y - a->y;
+				double s = (dx * qy - dy * qx) / det, r = (px * dy - py * dx) / det;
+				if (s >= lo && s <= 1.0 && r >= lo && r <= 1.0)
+					used[j] = 1;
+			}
+		}
+}
+
 semqr_status semqr__group_symbols(const semqr__finder *finders, int n, int max_version,
                                   semqr__triplet_check check, void *user, semqr__triplet *out,
                                   int *count, semqr_error *err)
@@ -303,9 +345,12 @@ semqr_status semqr__group_symbols(const semqr__finder *finders, int n, int max_v
 			semqr__triplet t = cand[i];
 			if (used[t.tl] || used[t.tr] || used[t.bl])
 				continue;
-			if (check && !check(user, finders, &t))
+			int verdict = check ? check(user, finders, &t) : SEMQR__TRIPLET_ACCEPT;
+			if (!verdict)
 				continue;
 			used[t.tl] = used[t.tr] = used[t.bl] = 1;
+			if (verdict == SEMQR__TRIPLET_COVER && !t.loose)
+				cover(finders, &wide, &t, used);
 			out[found++] = t;
 		}
 		*count = found;

@@ -137,7 +137,10 @@ typedef struct semqr__triplet {
 } semqr__triplet;
 
 /* Verifies a triplet before it is accepted (e.g. from the image): returns
- * non-zero to accept. May refine t->version. */
+ * 0 to reject it, SEMQR__TRIPLET_ACCEPT to accept it, or
+ * SEMQR__TRIPLET_COVER to accept it as a symbol known to be real (decoded),
+ * whose area can then hold no other symbol's finder. May refine t->version. */
+enum { SEMQR__TRIPLET_ACCEPT = 1, SEMQR__TRIPLET_COVER = 2 };
 typedef int (*semqr__triplet_check)(void *user, const semqr__finder *finders,
                                     semqr__triplet *t);
 
@@ -168,6 +171,17 @@ typedef int (*semqr__triplet_check)(void *user, const semqr__finder *finders,
  * symbols' own, which span less than a symbol pitch), and one is accepted
  * when none of its finders is used yet and `check` (when not NULL) accepts
  * it. Each corner finder keeps only its first 8 candidates in that order.
+ * When `check` says SEMQR__TRIPLET_COVER for a strict triplet, the finders
+ * inside the symbol are used too: those whose centres lie at A + s (B - A)
+ * + t (C - A) with -3 / (s' - 7) <= s, t <= 1, s' = 17 + 4 t->version its
+ * size in modules, that is within the symbol, at least half a module in
+ * from its top and left edges and not beyond the finder centres' lines on
+ * the right and bottom (where the affine frame of three finders is exact
+ * enough whatever the perspective of a strict triangle). They are chance
+ * patterns in its data, and the triplets they would make are not offered
+ * to `check` (measured on an 8192 x 8192 plate of 1156 symbols: the
+ * triplets the scan decoder tried and found no symbol in fell from 62 000
+ * to 19 700, the decoded symbols unchanged).
  * Time is linear in the number of finders times the number of finders within
  * reach of each, (4 max_version + 13) modules: give max_version no larger
  * than the scan needs. `out` must hold n / 3 + 1 triplets. */

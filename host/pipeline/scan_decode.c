@@ -690,6 +690,11 @@ static int attempt(tile_check *c, const semqr__finder *f, const semqr__triplet *
 	return decoded ? DECODED : weak ? NOT_LOCATED : NOT_DECODED;
 }
 
+/* The grouping's check (semqr__triplet_check): locates and decodes the
+ * triplet, in perspective when the plain grid fails. A symbol outside the
+ * core is accepted (its finders are taken) unreported; a decoded one
+ * covers its area, so that the chance finder patterns in its data are not
+ * tried as symbols of their own. */
 static int check_triplet(void *user, const semqr__finder *f, semqr__triplet *t)
 {
 	tile_check *c = user;
@@ -699,7 +704,7 @@ static int check_triplet(void *user, const semqr__finder *f, semqr__triplet *t)
 	int first = attempt(c, f, t, 0, 0);
 	if (first == OUTSIDE_CORE) {
 		t->version = s->results[s->nresults].t.version;
-		return !t->loose;
+		return t->loose ? 0 : SEMQR__TRIPLET_ACCEPT;
 	}
 	if (first != DECODED) {
 		/* Perspective: the finder centres alone mislead the grid. */
@@ -712,7 +717,7 @@ static int check_triplet(void *user, const semqr__finder *f, semqr__triplet *t)
 		t->version = s->results[s->nresults].t.version;
 		s->nresults++;
 	}
-	return first == DECODED;
+	return first == DECODED ? SEMQR__TRIPLET_COVER : 0;
 }
 
 /* Keeps, of the pending failures among s->results, those whose finders are
