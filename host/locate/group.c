@@ -22,6 +22,13 @@ static int usable(const semqr__finder *f)
 	return isfinite(f->x) && isfinite(f->y) && isfinite(f->module) && f->module > 0.0f;
 }
 
+/* Grouped in the first pass (see locate.h). */
+#define STRONG_SUPPORT 2.0f
+static int strong(const semqr__finder *f)
+{
+	return (float)f->support >= STRONG_SUPPORT * f->module;
+}
+
 /* The module size of a finder seen along a symbol axis of direction (dx,
  * dy): a finder turned by t measures m / max(|cos t|, |sin t|) along rows
  * and columns, so that factor is undone. */
@@ -165,7 +172,8 @@ typedef struct neighbour {
  * score_triangle accepts is among them. Triangles are thus found in another
  * order than the cells give, but the best KEEP and their order do not
  * depend on it (keep_best keeps a strict total order). */
-static void corner_candidates(const semqr__finder *f, int a, int max_version,
+static void corner_candidates(const semqr__finder *f, const unsigned char *allowed,
+                              int pass, int a, int max_version,
                               const semqr__spatial_hash *wide, neighbour *raw, neighbour *nb,
                               int *start, semqr__triplet *best, int *nbest)
 {
@@ -188,7 +196,7 @@ static void corner_candidates(const semqr__finder *f, int a, int max_version,
 			semqr__spatial_hash_bucket(wide, cx, cy, &begin, &end);
 			for (int p = begin; p < end; p++) {
 				int j = wide->index[p];
-				if (j == a || wide->cx[j] != cx || wide->cy[j] != cy)
+				if (j == a || !allowed[j] || wide->cx[j] != cx || wide->cy[j] != cy)
 					continue;
 				const semqr__finder *fj = &f[j];
 				if (fj->polarity != fa->polarity || !usable(fj)
@@ -236,6 +244,8 @@ static void corner_candidates(const semqr__finder *f, int a, int max_version,
 				if (c == b || nb[k].dist < NEAR_LO * d || nb[k].dist > NEAR_HI * d)
 					continue;
 				semqr__triplet t = {a, b, c, 0, 0.0f, 0.0f, 0};
+				if (pass == 1 && strong(fa) && strong(fb) && strong(&f[c]))
+					continue; /* offered in pass 0 */
 				if (score_triangle(fa, fb, &f[c], max_version, &t))
 					keep_best(best, nbest, &t);
 			}
@@ -300,11 +310,12 @@ semqr_status semqr__group_symbols(const semqr__finder *finders, int n, int max_v
 		return SEMQR_OK;
 	semqr__triplet *cand = malloc((size_t)n * KEEP * sizeof *cand);
 	neighbour *nb = malloc((size_t)n * 2 * sizeof *nb);
-	unsigned char *used = calloc((size_t)n, 1);
-	if (!cand || !nb || !used) {
+	unsigned char *used = calloc((size_t)n, 1), *allowed = malloc((size_t)n);
+	if (!cand || !nb || !used || !allowed) {
 		free(cand);
 		free(nb);
 		free(used);
+		free(allowed);
 		return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
 		                   "locate: grouping %d finders: out of memory", n);
 	}
@@ -321,7 +332,7 @@ semqr_status semqr__group_symbols(const semqr__finder *finders, int n, int max_v
 		}
 	semqr__spatial_hash wide = {0};
 	semqr_status st = SEMQR_OK;
-	int ncand = 0;
+	int found = 0;
 	if (valid >= 3) {
 		float mean = (float)(sum / valid);
 		float reach = (4.0f * (float)max_version + 10.0f + REACH_SLACK) * mean;
@@ -329,35 +340,43 @@ semqr_status semqr__group_symbols(const semqr__finder *finders, int n, int max_v
 		st = semqr__spatial_hash_build(&wide, &finders[0].x, &finders[0].y, step, n,
 		                               0.5f * reach, err);
 		int start[SECTORS + 1];
-		for (int a = 0; st == SEMQR_OK && a < n; a++) {
-			if (!usable(&finders[a]) || finders[a].module > 16.0f * mean)
-				continue;
-			int nbest;
-			corner_candidates(finders, a, max_version, &wide, nb, nb + n, start,
-			                  &cand[ncand], &nbest);
-			ncand += nbest;
+		for (int pass = 0; st == SEMQR_OK && pass < 2; pass++) {
+			int any = 0;
+			for (int i = 0; i < n; i++) {
+				allowed[i] = !used[i] && (pass == 1 || strong(&finders[i]));
+				any |= allowed[i] && !strong(&finders[i]);
+			}
+			if (pass == 1 && !any)
+				break;
+			int ncand = 0;
+			for (int a = 0; a < n; a++) {
+				if (!allowed[a] || !usable(&finders[a]) || finders[a].module > 16.0f * mean)
+					continue;
+				int nbest;
+				corner_candidates(finders, allowed, pass, a, max_version, &wide, nb,
+				                  nb + n, start, &cand[ncand], &nbest);
+				ncand += nbest;
+			}
+			qsort(cand, (size_t)ncand, sizeof *cand, by_order);
+			for (int i = 0; i < ncand; i++) {
+				semqr__triplet t = cand[i];
+				if (used[t.tl] || used[t.tr] || used[t.bl])
+					continue;
+				int verdict = check ? check(user, finders, &t) : SEMQR__TRIPLET_ACCEPT;
+				if (!verdict)
+					continue;
+				used[t.tl] = used[t.tr] = used[t.bl] = 1;
+				if (verdict == SEMQR__TRIPLET_COVER && !t.loose)
+					cover(finders, &wide, &t, used);
+				out[found++] = t;
+			}
 		}
 	}
-	if (st == SEMQR_OK) {
-		qsort(cand, (size_t)ncand, sizeof *cand, by_order);
-		int found = 0;
-		for (int i = 0; i < ncand; i++) {
-			semqr__triplet t = cand[i];
-			if (used[t.tl] || used[t.tr] || used[t.bl])
-				continue;
-			int verdict = check ? check(user, finders, &t) : SEMQR__TRIPLET_ACCEPT;
-			if (!verdict)
-				continue;
-			used[t.tl] = used[t.tr] = used[t.bl] = 1;
-			if (verdict == SEMQR__TRIPLET_COVER && !t.loose)
-				cover(finders, &wide, &t, used);
-			out[found++] = t;
-		}
-		*count = found;
-	}
+	*count = st == SEMQR_OK ? found : 0;
 	semqr__spatial_hash_free(&wide);
 	free(cand);
 	free(nb);
 	free(used);
+	free(allowed);
 	return st;
 }

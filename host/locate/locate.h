@@ -171,6 +171,16 @@ typedef int (*semqr__triplet_check)(void *user, const semqr__finder *finders,
  * symbols' own, which span less than a symbol pitch), and one is accepted
  * when none of its finders is used yet and `check` (when not NULL) accepts
  * it. Each corner finder keeps only its first 8 candidates in that order.
+ * All this runs in two passes: first among the strong finders only (support
+ * at least twice the module size: a real finder's 3-module centre is
+ * crossed by up to 6 module sizes of rows and columns, a chance pattern in
+ * a symbol's data by few; measured: on an 8192 x 8192 plate at default
+ * physics 99.8 % of the real finders are strong and 0.1 % of the chance
+ * patterns, at 50 quanta per pixel 94 % and none), then among the finders
+ * still unused, with the triangles of three strong finders left out (they
+ * were offered in the first pass). Symbols whose finders are all strong
+ * thus take their finders, and cover their areas, before the weak finders
+ * are grouped at all.
  * When `check` says SEMQR__TRIPLET_COVER for a strict triplet, the finders
  * inside the symbol are used too: those whose centres lie at A + s (B - A)
  * + t (C - A) with -3 / (s' - 7) <= s, t <= 1, s' = 17 + 4 t->version its
