@@ -432,14 +432,17 @@ static void test_group_loose(void **state)
 	assert_int_equal(count, 0);
 }
 
-/* A check's SEMQR__TRIPLET_COVER. A, B, C (indices 0..2) frame a version 3
- * symbol of 5 px modules (finder centres 110 px apart). D, G, H form an
- * equal triangle whose corner D lies inside it; J, K, L one turned by 180
- * degrees whose corner lies just left of it, 0.2 of the span beyond A
- * (the symbol's edge is 3.5 / 22 = 0.16 beyond A, the cover reaches 0.14).
- * Accepting A, B, C plainly leaves D's triangle to be offered and accepted;
- * covering it takes D out, never offered, while J's triangle still is. A
- * loose triangle covers nothing. */
+/* A check's SEMQR__TRIPLET_COVER and the two passes. A, B, C (indices
+ * 0..2) frame a version 3 symbol of 5 px modules (finder centres 110 px
+ * apart). D, G, H form an equal triangle whose corner D, a weak finder
+ * (support 5 < 2 x 5), lies inside it; J, K, L one turned by 180 degrees
+ * whose corner lies just left of it, 0.2 of the span beyond A (the
+ * symbol's edge is 3.5 / 22 = 0.16 beyond A, the cover reaches 0.14).
+ * Strong triangles come first (A's and J's), then D's. Accepting A, B, C
+ * plainly leaves D's triangle to be offered and accepted; covering it
+ * takes D out, never offered, while J's triangle still is. A strong D is
+ * not covered (and offered in the first pass), nor is anything by a loose
+ * triangle. */
 typedef struct cover_log {
 	int verdict, calls, offered[8];
 } cover_log;
@@ -458,7 +461,7 @@ static void test_group_cover(void **state)
 {
 	(void)state;
 	semqr__finder f[9] = {{100.0f, 100.0f, 5.0f, 1, 30}, {210.0f, 100.0f, 5.0f, 1, 30},
-	                      {100.0f, 210.0f, 5.0f, 1, 30}, {150.0f, 150.0f, 5.0f, 1, 30},
+	                      {100.0f, 210.0f, 5.0f, 1, 30}, {150.0f, 150.0f, 5.0f, 1, 5},
 	                      {260.0f, 150.0f, 5.0f, 1, 30}, {150.0f, 260.0f, 5.0f, 1, 30},
 	                      {78.0f, 150.0f, 5.0f, 1, 30},  {-32.0f, 150.0f, 5.0f, 1, 30},
 	                      {78.0f, 40.0f, 5.0f, 1, 30}};
@@ -475,11 +478,19 @@ static void test_group_cover(void **state)
 			seen_j |= log.offered[i] == 6;
 		}
 		assert_int_equal(log.offered[0], 0);
+		assert_int_equal(log.offered[1], 6);
 		assert_int_equal(out[0].tl, 0);
 		assert_int_equal(seen_j, 1);
 		assert_int_equal(seen_d, verdict == SEMQR__TRIPLET_ACCEPT);
 		assert_int_equal(count, verdict == SEMQR__TRIPLET_ACCEPT ? 3 : 2);
 	}
+	/* A strong D: never covered, its triangle offered (and accepted). */
+	f[3].support = 30;
+	cover_log strong_log = {SEMQR__TRIPLET_COVER, 0, {0}};
+	assert_int_equal(
+	    semqr__group_symbols(f, 9, 10, cover_check, &strong_log, out, &count, &err), SEMQR_OK);
+	assert_int_equal(count, 3);
+	f[3].support = 5;
 	/* The same corner seen loose (sides 30 % apart): nothing is covered. */
 	f[2].y = 100.0f + 80.0f;
 	cover_log log = {SEMQR__TRIPLET_COVER, 0, {0}};

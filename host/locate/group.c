@@ -255,9 +255,9 @@ static void corner_candidates(const semqr__finder *f, const unsigned char *allow
 	}
 }
 
-/* Marks used the finders within the symbol of the strict triplet t, as
+/* Marks used the weak finders within the symbol of the strict triplet t, as
  * locate.h states: those at A + s (B - A) + t (C - A) with s and t in
- * [-3 / (size - 7), 1], found through the hash's cells over that
+ * [-e, 1 + e], e = 3 / (size - 7), found through the hash's cells over that
  * parallelogram's bounding box. */
 static void cover(const semqr__finder *f, const semqr__spatial_hash *h, const semqr__triplet *t,
                   unsigned char *used)
@@ -267,10 +267,10 @@ static void cover(const semqr__finder *f, const semqr__spatial_hash *h, const se
 	double det = px * qy - py * qx;
 	if (!(det > 0.0))
 		return;
-	double lo = -3.0 / (4.0 * t->version + 10.0);
+	double lo = -3.0 / (4.0 * t->version + 10.0), hi = 1.0 - lo;
 	double xs[4], ys[4];
 	for (int k = 0; k < 4; k++) {
-		double s = (k & 1) ? 1.0 : lo, r = (k & 2) ? 1.0 : lo;
+		double s = (k & 1) ? hi : lo, r = (k & 2) ? hi : lo;
 		xs[k] = a->x + s * px + r * qx;
 		ys[k] = a->y + s * py + r * qy;
 	}
@@ -286,12 +286,12 @@ static void cover(const semqr__finder *f, const semqr__spatial_hash *h, const se
 			semqr__spatial_hash_bucket(h, cx, cy, &begin, &end);
 			for (int p = begin; p < end; p++) {
 				int j = h->index[p];
-				if (used[j] || h->cx[j] != cx || h->cy[j] != cy)
+				if (used[j] || strong(&f[j]) || h->cx[j] != cx || h->cy[j] != cy)
 					continue;
 				/* (s, r): f[j] in the frame of AB and AC */
 				double dx = f[j].x - a->x, dy = f[j].y - a->y;
 				double s = (dx * qy - dy * qx) / det, r = (px * dy - py * dx) / det;
-				if (s >= lo && s <= 1.0 && r >= lo && r <= 1.0)
+				if (s >= lo && s <= hi && r >= lo && r <= hi)
 					used[j] = 1;
 			}
 		}

@@ -138,8 +138,9 @@ typedef struct semqr__triplet {
 
 /* Verifies a triplet before it is accepted (e.g. from the image): returns
  * 0 to reject it, SEMQR__TRIPLET_ACCEPT to accept it, or
- * SEMQR__TRIPLET_COVER to accept it as a symbol known to be real (decoded),
- * whose area can then hold no other symbol's finder. May refine t->version. */
+ * SEMQR__TRIPLET_COVER to accept it as a symbol whose grid the image
+ * confirms (decoded, or timing patterns clear), so that the weak finders in
+ * its area are chance patterns of its data. May refine t->version. */
 enum { SEMQR__TRIPLET_ACCEPT = 1, SEMQR__TRIPLET_COVER = 2 };
 typedef int (*semqr__triplet_check)(void *user, const semqr__finder *finders,
                                     semqr__triplet *t);
@@ -181,17 +182,17 @@ typedef int (*semqr__triplet_check)(void *user, const semqr__finder *finders,
  * were offered in the first pass). Symbols whose finders are all strong
  * thus take their finders, and cover their areas, before the weak finders
  * are grouped at all.
- * When `check` says SEMQR__TRIPLET_COVER for a strict triplet, the finders
- * inside the symbol are used too: those whose centres lie at A + s (B - A)
- * + t (C - A) with -3 / (s' - 7) <= s, t <= 1, s' = 17 + 4 t->version its
- * size in modules, that is within the symbol, at least half a module in
- * from its top and left edges and not beyond the finder centres' lines on
- * the right and bottom (where the affine frame of three finders is exact
- * enough whatever the perspective of a strict triangle). They are chance
- * patterns in its data, and the triplets they would make are not offered
- * to `check` (measured on an 8192 x 8192 plate of 1156 symbols: the
- * triplets the scan decoder tried and found no symbol in fell from 62 000
- * to 19 700, the decoded symbols unchanged).
+ * When `check` says SEMQR__TRIPLET_COVER for a strict triplet, the weak
+ * finders (see above) inside the symbol are used too: those whose centres
+ * lie at A + s (B - A) + t (C - A) with -e <= s, t <= 1 + e, e = 3 / (s' -
+ * 7), s' = 17 + 4 t->version its size in modules: within the symbol, half
+ * a module in from its edges as the three finders frame it (a strict
+ * triangle is seen nearly square on; its fourth corner may lie a little
+ * off, but a neighbour's finder centre lies 3.5 modules and a quiet zone
+ * further out). They are chance patterns in its data, and the triplets
+ * they would make are not offered to `check`. Strong finders are never
+ * covered: a symbol wrongly confirmed cannot hide a real finder that is
+ * clearly seen.
  * Time is linear in the number of finders times the number of finders within
  * reach of each, (4 max_version + 13) modules: give max_version no larger
  * than the scan needs. `out` must hold n / 3 + 1 triplets. */

@@ -692,9 +692,9 @@ static int attempt(tile_check *c, const semqr__finder *f, const semqr__triplet *
 
 /* The grouping's check (semqr__triplet_check): locates and decodes the
  * triplet, in perspective when the plain grid fails. A symbol outside the
- * core is accepted (its finders are taken) unreported; a decoded one
- * covers its area, so that the chance finder patterns in its data are not
- * tried as symbols of their own. */
+ * core (located with its timing patterns clear) is accepted unreported; it
+ * and a decoded one cover their areas, so that the chance finder patterns
+ * in their data are not tried as symbols of their own. */
 static int check_triplet(void *user, const semqr__finder *f, semqr__triplet *t)
 {
 	tile_check *c = user;
@@ -704,7 +704,7 @@ static int check_triplet(void *user, const semqr__finder *f, semqr__triplet *t)
 	int first = attempt(c, f, t, 0, 0);
 	if (first == OUTSIDE_CORE) {
 		t->version = s->results[s->nresults].t.version;
-		return t->loose ? 0 : SEMQR__TRIPLET_ACCEPT;
+		return t->loose ? 0 : SEMQR__TRIPLET_COVER;
 	}
 	if (first != DECODED) {
 		/* Perspective: the finder centres alone mislead the grid. */
