@@ -452,6 +452,60 @@ static int by_line(const void *pa, const void *pb)
 	return 0;
 }
 
+/* The counting-sort bucket of a candidate: its axis and whole y, clamped to
+ * [0, height) (NaN to 0), so that bucket order agrees with by_line. */
+static int line_bucket(const semqr__finder_candidate *c, int height)
+{
+	float y = c->y;
+	int line = !(y >= 0.0f) ? 0 : !(y < (float)height) ? height - 1 : (int)y;
+	return (c->axis != 0) * height + line;
+}
+
+/* Sorts n candidates by by_line in O(n) for the usual case: a counting
+ * sort by line_bucket, then each bucket by by_line (insertion for the few
+ * candidates a line usually holds, qsort beyond). Returns 0 when out of
+ * memory, leaving c as it was. */
+#define BUCKET_INSERTION_MAX 32
+static int sort_candidates(semqr__finder_candidate *c, int n, int height)
+{
+	int buckets = 2 * height;
+	int *start = calloc((size_t)buckets + 1, sizeof *start);
+	semqr__finder_candidate *tmp = malloc((size_t)n * sizeof *tmp + 1);
+	if (!start || !tmp) {
+		free(start);
+		free(tmp);
+		return 0;
+	}
+	memcpy(tmp, c, (size_t)n * sizeof *tmp);
+	for (int i = 0; i < n; i++)
+		start[line_bucket(&tmp[i], height) + 1]++;
+	for (int b = 0; b < buckets; b++)
+		start[b + 1] += start[b];
+	for (int i = 0; i < n; i++)
+		c[start[line_bucket(&tmp[i], height)]++] = tmp[i];
+	/* each start[b] moved on to bucket b + 1's first place */
+	for (int b = 0, first = 0; b < buckets; first = start[b++]) {
+		int k = start[b] - first;
+		semqr__finder_candidate *p = c + first;
+		if (k > BUCKET_INSERTION_MAX) {
+			qsort(p, (size_t)k, sizeof *p, by_line);
+			continue;
+		}
+		for (int i = 1; i < k; i++) {
+			semqr__finder_candidate v = p[i];
+			int j = i;
+			while (j > 0 && by_line(&p[j - 1], &v) > 0) {
+				p[j] = p[j - 1];
+				j--;
+			}
+			p[j] = v;
+		}
+	}
+	free(start);
+	free(tmp);
+	return 1;
+}
+
 /* The grouping's check in a tile. It decodes as it goes, so that a triplet
  * that locates but does not decode gives its finders back to the triplets
  * after it (a poorer triangle of the same symbol, or its finders with
@@ -750,7 +804,9 @@ static semqr_status locate(semqr__tile_slot *s, const semqr__scan_plan *plan, se
 {
 	const semqr__tile *tile = &s->tile;
 	int nf = 0, nt = 0;
-	qsort(s->cands, (size_t)s->found, sizeof *s->cands, by_line);
+	if (!sort_candidates(s->cands, s->found, tile->ctx_h))
+		return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
+		                   "scan decoder: no memory to sort %d finder run candidates", s->found);
 	const semqr__run_candidate *runs = (const semqr__run_candidate *)(const void *)s->cands;
 	semqr_status st = semqr__finders_cluster(runs, s->found, s->finders, &nf, err);
 	if (st != SEMQR_OK)
