@@ -165,7 +165,7 @@ static double *correct(void *img, int bits, int block)
 	size_t px = (size_t)bits / 8;
 	for (int a = 0; a < H; a += block - 2) {
 		int top = a - 2 > 0 ? a - 2 : 0, end = a + block - 2 < H ? a + block - 2 : H;
-		semqr__lines_correct(c, (unsigned char *)img + (size_t)top * W * px, W, end - top,
+		semqr__lines_correct(c, (unsigned char *)img + (size_t)top * W * px, W, W, end - top,
 		                     a - top, 8, found + a);
 	}
 	semqr__lines_stats st = semqr__lines_get_stats(c);

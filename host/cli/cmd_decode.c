@@ -353,8 +353,12 @@ static int decode_scan_file(FILE *out, const char *file, const semqr_scan_option
 		semqr_scan_close(scan);
 		return 1;
 	}
-	dopts.band = on_band;
-	dopts.band_user = &o;
+	/* The band hook serves the overlay and the progress bar only; without
+	 * them the decoder may read the scan in column groups (semqr/decode.h). */
+	if (o.overlay || o.progress) {
+		dopts.band = on_band;
+		dopts.band_user = &o;
+	}
 	dopts.frame = on_frame;
 	dopts.frame_user = &o;
 	semqr_scan_summary sum;

@@ -33,7 +33,8 @@ static const int sweep_half[] = {4,3,2,1};
 #define LK_SIGMAS 1.5
 
 struct semqr__lines {
-	int width, bits, max_shift, max_lines;
+	int max_width, bits, max_shift, max_lines;
+	int width;      /* of the block being corrected */
 	float *orig;    /* the block's lines as read, max_lines x width */
 	float *cur;     /* the lines as currently shifted */
 	float *sorig;   /* the lines as read, smoothed along x */
@@ -80,7 +81,7 @@ semqr_status semqr__lines_create(int width, int bits, int max_shift, int max_lin
 		                   "line shift correction: no memory for %d lines of %d pixels",
 		                   max_lines, width);
 	}
-	c->width = width;
+	c->max_width = c->width = width;
 	c->bits = bits;
 	c->max_shift = max_shift;
 	c->max_lines = max_lines;
@@ -288,13 +289,14 @@ static double align(semqr__lines *c, const float *a)
 	return d;
 }
 
-void semqr__lines_correct(semqr__lines *c, void *data, size_t stride, int count, int fixed,
-                          int sweeps, double *shifts)
+void semqr__lines_correct(semqr__lines *c, void *data, size_t stride, int width, int count,
+                          int fixed, int sweeps, double *shifts)
 {
 	if (count > c->max_lines)
 		count = c->max_lines;
-	if (fixed >= count)
+	if (fixed >= count || width > c->max_width || 2 * c->max_shift + 2 > width)
 		return;
+	c->width = width;
 	load(c, data, stride, count);
 	size_t w = (size_t)c->width;
 	int last = (int)(sizeof sweep_half / sizeof sweep_half[0]) - 1;

@@ -42,7 +42,8 @@
  * of lines whose first `fixed` lines were corrected before (they are kept
  * as they are and serve as neighbours above) and whose remaining lines are
  * new; lines near the block's ends are predicted from the neighbours the
- * block has. Cost: about 2 (2 max_shift + 1) + 40 operations per pixel
+ * block has. A band of a column group holds part of each line: its shift is
+ * estimated from those columns alone. Cost: about 2 (2 max_shift + 1) + 40 operations per pixel
  * over the sweeps, on the reader's thread. */
 #ifndef SEMQR_DRIFT_LINES_H
 #define SEMQR_DRIFT_LINES_H
@@ -63,7 +64,7 @@ typedef struct semqr__lines_stats {
 	double max_abs;    /* largest |shift| applied */
 } semqr__lines_stats;
 
-/* A corrector for lines of `width` pixels (>= 8) at `bits` (8 or 16),
+/* A corrector for lines of up to `width` pixels (>= 8) at `bits` (8 or 16),
  * searching shifts up to max_shift (1 .. SEMQR__LINES_SHIFT_MAX) pixels,
  * over blocks of at most max_lines lines. */
 semqr_status semqr__lines_create(int width, int bits, int max_shift, int max_lines,
@@ -75,12 +76,16 @@ void semqr__lines_destroy(semqr__lines *c);
 size_t semqr__lines_bytes(int width, int max_lines);
 
 /* Corrects lines fixed .. count - 1 of the block at data (line i at data +
- * i * stride pixels, uint8_t or uint16_t), 0 <= fixed <= count <=
- * max_lines, in place, with `sweeps` >= 1 sweeps; lines 0 .. fixed - 1 are
- * read only. shifts (when not NULL) receives the shift applied to each new
- * line (shifts[i - fixed]: the line's content moved by -shift). */
-void semqr__lines_correct(semqr__lines *c, void *data, size_t stride, int count, int fixed,
-                          int sweeps, double *shifts);
+ * i * stride pixels, uint8_t or uint16_t, `width` pixels long), 0 <= fixed
+ * <= count <= max_lines, in place, with `sweeps` >= 1 sweeps; lines 0 ..
+ * fixed - 1 are read only. The lines may be any part of the scan's lines
+ * (a column group's band): width at most the corrector's, and at least 2
+ * max_shift + 2, else nothing is done. Shifts are estimated from the
+ * block's own pixels, and pixels shifted in from beyond its ends replicate
+ * its end pixels. shifts (when not NULL) receives the shift applied to each
+ * new line (shifts[i - fixed]: the line's content moved by -shift). */
+void semqr__lines_correct(semqr__lines *c, void *data, size_t stride, int width, int count,
+                          int fixed, int sweeps, double *shifts);
 
 semqr__lines_stats semqr__lines_get_stats(const semqr__lines *c);
 

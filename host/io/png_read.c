@@ -1,13 +1,14 @@
 /* PNG reading through libpng: the PNG backend of the scan reader.
  *
  * Rows are decoded in file order with libpng's sequential row API
- * (png_read_row), one row buffer in memory. A band above the next row to
- * decode restarts the decoder from the start of the file, so bands are meant
- * to come with increasing y0. Decoding the last row also reads the end of
- * the file (png_read_end), so damage after the pixel data is reported too.
- * Interlaced (Adam7) files cannot be streamed: every pass adds pixels all
- * over the image, so they are decoded whole when opened and served by the
- * whole-image backend.
+ * (png_read_row), one row buffer in memory, and the region's columns
+ * converted. A region above the next row to decode restarts the decoder
+ * from the start of the file, so regions are meant to come with increasing
+ * y0, and a file read in column ranges is decoded once per range. Decoding
+ * the last row also reads the end of the file (png_read_end), so damage
+ * after the pixel data is reported too. Interlaced (Adam7) files cannot be
+ * streamed: every pass adds pixels all over the image, so they are decoded
+ * whole when opened and served by the whole-image backend.
  *
  * Conversion: libpng expands palettes and 1/2/4-bit grey to 8 bits and turns
  * tRNS into an alpha channel; here colour becomes BT.601 luma and alpha is
@@ -127,14 +128,16 @@ static semqr_status start(png_scan *ps, semqr_error *err)
 	return SEMQR_OK;
 }
 
-/* One decoded row `in` of ps->channels samples into out (native depth). */
-static void convert_row(const png_scan *ps, const png_byte *in, uint8_t *out)
+/* Pixels x0 .. x0 + w - 1 of one decoded row `in` of ps->channels samples
+ * into out (native depth). */
+static void convert_row(const png_scan *ps, const png_byte *in, uint32_t x0, uint32_t w,
+                        uint8_t *out)
 {
 	uint32_t max = ps->depth == 16 ? 65535 : 255, s[4];
 	int ch = ps->channels;
-	for (uint32_t x = 0; x < ps->width; x++) {
+	for (uint32_t x = 0; x < w; x++) {
 		for (int c = 0; c < ch; c++) {
-			size_t i = (size_t)x * (size_t)ch + (size_t)c;
+			size_t i = (size_t)(x0 + x) * (size_t)ch + (size_t)c;
 			s[c] = ps->depth == 16 ? (uint32_t)in[2 * i] << 8 | in[2 * i + 1] : in[i];
 		}
 		uint32_t v = ch >= 3 ? semqr__luma(s[0], s[1], s[2]) : s[0];
@@ -147,8 +150,8 @@ static void convert_row(const png_scan *ps, const png_byte *in, uint8_t *out)
 	}
 }
 
-static semqr_status png_read(semqr_scan *scan, int page, uint32_t y0, uint32_t rows, void *dst,
-                             size_t dst_stride, semqr_error *err)
+static semqr_status png_read(semqr_scan *scan, int page, uint32_t x0, uint32_t y0, uint32_t w,
+                             uint32_t rows, void *dst, size_t dst_stride, semqr_error *err)
 {
 	png_scan *ps = scan->impl;
 	if (!ps->png || y0 < ps->next_row) {
@@ -168,7 +171,7 @@ static semqr_status png_read(semqr_scan *scan, int page, uint32_t y0, uint32_t r
 	while (ps->next_row < y0 + rows) {
 		png_read_row(ps->png, ps->row, NULL);
 		if (ps->next_row >= y0)
-			convert_row(ps, ps->row,
+			convert_row(ps, ps->row, x0, w,
 			            (uint8_t *)dst + (ps->next_row - y0) * dst_stride * bpp);
 		if (++ps->next_row == ps->height)
 			png_read_end(ps->png, NULL);
@@ -185,7 +188,7 @@ static void png_close(void *impl)
 	free(ps);
 }
 
-static const semqr__scan_backend png_backend = {png_read, png_close};
+static const semqr__scan_backend png_backend = {.read = NULL, .close = png_close};
 
 /* Decodes all passes of an interlaced file into `rows` (height decoded rows
  * of rowbytes), then converts them into img. */
@@ -200,7 +203,7 @@ static semqr_status decode_interlaced(png_scan *ps, png_byte *rows, size_t rowby
 	png_read_end(ps->png, NULL);
 	size_t bpp = (size_t)img->bits / 8;
 	for (uint32_t y = 0; y < ps->height; y++)
-		convert_row(ps, rows + y * rowbytes,
+		convert_row(ps, rows + y * rowbytes, 0, ps->width,
 		            (uint8_t *)img->pixels + y * img->stride * bpp);
 	return SEMQR_OK;
 }
@@ -251,5 +254,6 @@ semqr_status semqr__scan_png_open(const char *path, FILE *fp, semqr_scan *scan, 
 	}
 	semqr__scan_attach_rows(scan, &png_backend, ps, ps->width, ps->height,
 	                        ps->depth == 16 ? 16 : 8, "PNG", "Deflate");
+	scan->read_region = png_read;
 	return SEMQR_OK;
 }

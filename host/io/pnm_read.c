@@ -9,9 +9,10 @@
  * checked against what the file holds, so a truncated or hostile header
  * cannot cause a large allocation.
  *
- * Raw rows have a fixed size: bands are read by seeking to them, through one
- * row buffer. Plain files have no fixed row offsets: they are decoded whole
- * when opened and served by the whole-image backend.
+ * Raw rows have a fixed size: a region is read row by row, seeking to the
+ * bytes of its columns, through a buffer of one row. Plain files have no
+ * fixed row offsets: they are decoded whole when opened and served by the
+ * whole-image backend.
  *
  * Samples: PBM 1 is black (read as 0) and 0 white (255). PGM with maxval 255
  * or 65535 is kept as is; any other maxval is rescaled, rounding to nearest,
@@ -153,18 +154,34 @@ static semqr_status above_maxval(const pnm_scan *ps, uint32_t v, uint32_t x, uin
 
 /* ---- raw: streamed ------------------------------------------------------ */
 
-/* Converts the raw row y in ps->row into out (ps->bits per pixel). */
-static semqr_status convert_row(const pnm_scan *ps, uint32_t y, uint8_t *out, semqr_error *err)
+/* The stored bytes of pixels x0 .. x0 + w - 1 within a raw row: the first
+ * one's offset and the count (for PBM, the bytes holding their bits). */
+static void row_span(const pnm_scan *ps, uint32_t x0, uint32_t w, size_t *first, size_t *bytes)
+{
+	if (ps->kind == '4') {
+		*first = x0 / 8;
+		*bytes = (x0 + w + 7) / 8 - *first;
+	} else {
+		*first = (size_t)x0 * (size_t)(ps->bits / 8);
+		*bytes = (size_t)w * (size_t)(ps->bits / 8);
+	}
+}
+
+/* Converts pixels x0 .. x0 + w - 1 of raw row y, whose stored bytes from
+ * row_span's first are in ps->row, into out (ps->bits per pixel). */
+static semqr_status convert_row(const pnm_scan *ps, uint32_t x0, uint32_t w, uint32_t y,
+                                uint8_t *out, semqr_error *err)
 {
 	const uint8_t *in = ps->row;
-	for (uint32_t x = 0; x < ps->width; x++) {
+	for (uint32_t x = 0; x < w; x++) {
 		if (ps->kind == '4') {
-			out[x] = (in[x / 8] >> (7 - x % 8)) & 1 ? 0 : 255;
+			uint32_t bit = x0 % 8 + x;
+			out[x] = (in[bit / 8] >> (7 - bit % 8)) & 1 ? 0 : 255;
 			continue;
 		}
 		uint32_t v = ps->bits == 16 ? (uint32_t)in[2 * x] << 8 | in[2 * x + 1] : in[x];
 		if (v > ps->maxval)
-			return above_maxval(ps, v, x, y, err);
+			return above_maxval(ps, v, x0 + x, y, err);
 		v = scale(v, ps->maxval, ps->bits);
 		if (ps->bits == 16)
 			((uint16_t *)out)[x] = (uint16_t)v;
@@ -174,25 +191,29 @@ static semqr_status convert_row(const pnm_scan *ps, uint32_t y, uint8_t *out, se
 	return SEMQR_OK;
 }
 
-static semqr_status pnm_read(semqr_scan *scan, int page, uint32_t y0, uint32_t rows, void *dst,
-                             size_t dst_stride, semqr_error *err)
+static semqr_status pnm_read(semqr_scan *scan, int page, uint32_t x0, uint32_t y0, uint32_t w,
+                             uint32_t rows, void *dst, size_t dst_stride, semqr_error *err)
 {
 	pnm_scan *ps = scan->impl;
-	size_t bpp = (size_t)ps->bits / 8;
-	if (fseeko(ps->fp, ps->raster + (off_t)y0 * (off_t)ps->row_bytes, SEEK_SET) != 0)
-		return semqr__fail(err, SEMQR_ERR_IO, "%s: cannot seek to row %u: %s", ps->path,
-		                   (unsigned)y0, strerror(errno));
+	size_t bpp = (size_t)ps->bits / 8, first, bytes;
+	row_span(ps, x0, w, &first, &bytes);
 	for (uint32_t r = 0; r < rows; r++) {
-		if (fread(ps->row, 1, ps->row_bytes, ps->fp) != ps->row_bytes) {
+		uint32_t y = y0 + r;
+		off_t at = ps->raster + (off_t)y * (off_t)ps->row_bytes + (off_t)first;
+		/* Consecutive full rows follow each other: no seek between them. */
+		if ((r == 0 || bytes != ps->row_bytes) && fseeko(ps->fp, at, SEEK_SET) != 0)
+			return semqr__fail(err, SEMQR_ERR_IO, "%s: cannot seek to row %u: %s",
+			                   ps->path, (unsigned)y, strerror(errno));
+		if (fread(ps->row, 1, bytes, ps->fp) != bytes) {
 			if (ferror(ps->fp))
 				return semqr__fail(err, SEMQR_ERR_IO, "%s: row %u: read error: %s",
-				                   ps->path, (unsigned)(y0 + r), strerror(errno));
+				                   ps->path, (unsigned)y, strerror(errno));
 			return semqr__fail(err, SEMQR_ERR_FORMAT,
 			                   "%s: truncated: file ends in row %u", ps->path,
-			                   (unsigned)(y0 + r));
+			                   (unsigned)y);
 		}
 		semqr_status st =
-		    convert_row(ps, y0 + r, (uint8_t *)dst + r * dst_stride * bpp, err);
+		    convert_row(ps, x0, w, y, (uint8_t *)dst + r * dst_stride * bpp, err);
 		if (st != SEMQR_OK)
 			return st;
 	}
@@ -207,7 +228,7 @@ static void pnm_close(void *impl)
 	free(ps);
 }
 
-static const semqr__scan_backend pnm_backend = {pnm_read, pnm_close};
+static const semqr__scan_backend pnm_backend = {.read = NULL, .close = pnm_close};
 
 /* ---- plain: read whole -------------------------------------------------- */
 
@@ -301,5 +322,7 @@ semqr_status semqr__scan_pnm_open(const char *path, FILE *fp, semqr_scan *scan, 
 	}
 	semqr__scan_attach_rows(scan, &pnm_backend, ps, ps->width, ps->height, ps->bits,
 	                        ps->kind == '4' ? "PBM" : "PGM", "none");
+	scan->read_region = pnm_read;
+	scan->info.column_reads = 1;
 	return SEMQR_OK;
 }

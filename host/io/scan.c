@@ -4,11 +4,17 @@
  * files that cannot be streamed (interlaced PNG, plain PGM/PBM: their
  * backends decode them when opening).
  *
- * Mean over pages: the band is cut into chunks of at most MEAN_CHUNK_PIXELS
- * pixels (at least one row); for each chunk every page's rows are read into
- * one buffer and added into 32-bit sums (SEMQR_SCAN_PAGES_MAX 16-bit pages
- * fit), then sum / pages is rounded to nearest. Memory: two chunk buffers,
- * plus the backend's per-page caches. */
+ * Regions. A backend that sets the scan's read_region reads them itself;
+ * for the others (which decode whole rows, in file order) the region is cut
+ * out of whole rows read CHUNK_PIXELS pixels (at least one row) at a time
+ * into a buffer of the scan's, unless it spans the full width, which is
+ * read straight into the caller's buffer.
+ *
+ * Mean over pages: the region is cut into chunks of rows of at most
+ * CHUNK_PIXELS pixels (at least one row); for each chunk every page's
+ * region is read into one buffer and added into 32-bit sums
+ * (SEMQR_SCAN_PAGES_MAX 16-bit pages fit), then sum / pages is rounded to
+ * nearest. Memory: two chunk buffers, plus the backend's per-page caches. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +22,7 @@
 #include "common/error_internal.h"
 #include "io/scan_internal.h"
 
-enum { MEAN_CHUNK_PIXELS = 1 << 20 };
+enum { CHUNK_PIXELS = 1 << 20 };
 
 static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
@@ -28,15 +34,15 @@ static int is_tiff(const uint8_t *b, size_t n)
 
 /* ---- whole-image backend ------------------------------------------------ */
 
-static semqr_status whole_read(semqr_scan *scan, int page, uint32_t y0, uint32_t rows, void *dst,
-                               size_t dst_stride, semqr_error *err)
+static semqr_status whole_read(semqr_scan *scan, int page, uint32_t x0, uint32_t y0, uint32_t w,
+                               uint32_t rows, void *dst, size_t dst_stride, semqr_error *err)
 {
 	const semqr_image *img = scan->impl;
 	size_t bpp = (size_t)img->bits / 8;
 	for (uint32_t r = 0; r < rows; r++)
 		memcpy((uint8_t *)dst + r * dst_stride * bpp,
-		       (const uint8_t *)img->pixels + (y0 + r) * img->stride * bpp,
-		       (size_t)img->width * bpp);
+		       (const uint8_t *)img->pixels + ((y0 + r) * img->stride + x0) * bpp,
+		       (size_t)w * bpp);
 	return SEMQR_OK;
 }
 
@@ -46,7 +52,7 @@ static void whole_close(void *impl)
 	free(impl);
 }
 
-static const semqr__scan_backend whole_backend = {whole_read, whole_close};
+static const semqr__scan_backend whole_backend = {.read = NULL, .close = whole_close};
 
 void semqr__scan_attach_rows(semqr_scan *scan, const semqr__scan_backend *backend, void *impl,
                              uint32_t width, uint32_t height, int bits, const char *format,
@@ -55,6 +61,7 @@ void semqr__scan_attach_rows(semqr_scan *scan, const semqr__scan_backend *backen
 	semqr_scan_info *in = &scan->info;
 	scan->backend = backend;
 	scan->impl = impl;
+	scan->read_region = NULL;
 	in->width = (int)width;
 	in->height = in->stored_height = (int)height;
 	in->bits = bits;
@@ -63,6 +70,7 @@ void semqr__scan_attach_rows(semqr_scan *scan, const semqr__scan_backend *backen
 	in->compression = compression;
 	in->block_width = width;
 	in->block_height = 1;
+	in->column_reads = 0;
 }
 
 void semqr__scan_whole_attach(semqr_scan *scan, semqr_image *img, const char *format,
@@ -70,6 +78,49 @@ void semqr__scan_whole_attach(semqr_scan *scan, semqr_image *img, const char *fo
 {
 	semqr__scan_attach_rows(scan, &whole_backend, img, (uint32_t)img->width,
 	                        (uint32_t)img->height, img->bits, format, compression);
+	scan->read_region = whole_read;
+	scan->info.column_reads = 1;
+}
+
+/* ---- reading a page ----------------------------------------------------- */
+
+/* Reads a region (within the stored image) of one page through the
+ * backend: by the scan's read_region, else out of whole rows (see the
+ * top). */
+static semqr_status read_page(semqr_scan *scan, int page, uint32_t x0, uint32_t y0, uint32_t w,
+                              uint32_t rows, void *dst, size_t dst_stride, semqr_error *err)
+{
+	const semqr__scan_backend *b = scan->backend;
+	if (scan->read_region)
+		return scan->read_region(scan, page, x0, y0, w, rows, dst, dst_stride, err);
+	uint32_t width = (uint32_t)scan->info.width;
+	if (x0 == 0 && w == width)
+		return b->read(scan, page, y0, rows, dst, dst_stride, err);
+	size_t bpp = (size_t)scan->info.bits / 8;
+	uint32_t chunk = CHUNK_PIXELS / width;
+	chunk = chunk == 0 ? 1 : chunk > rows ? rows : chunk;
+	size_t need = (size_t)chunk * width;
+	if (need > scan->rows_pixels) {
+		free(scan->rows);
+		scan->rows_pixels = 0;
+		scan->rows = malloc(need * bpp);
+		if (!scan->rows)
+			return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
+			                   "%s: cannot allocate %u rows of %u pixels", scan->path,
+			                   (unsigned)chunk, (unsigned)width);
+		scan->rows_pixels = need;
+	}
+	for (uint32_t c = 0; c < rows; c += chunk) {
+		uint32_t n = rows - c < chunk ? rows - c : chunk;
+		semqr_status st = b->read(scan, page, y0 + c, n, scan->rows, width, err);
+		if (st != SEMQR_OK)
+			return st;
+		for (uint32_t r = 0; r < n; r++)
+			memcpy((uint8_t *)dst + (c + r) * dst_stride * bpp,
+			       (const uint8_t *)scan->rows + ((size_t)r * width + x0) * bpp,
+			       (size_t)w * bpp);
+	}
+	return SEMQR_OK;
 }
 
 /* ---- opening ------------------------------------------------------------ */
@@ -130,7 +181,7 @@ static semqr_status find_image_height(semqr_scan *scan, const semqr__vendor_meta
 	if (!stats || !row)
 		st = semqr__fail(err, SEMQR_ERR_NO_MEMORY, "%s: out of memory", scan->path);
 	for (uint32_t i = 0; st == SEMQR_OK && i < n; i++) {
-		st = scan->backend->read(scan, 0, y0 + i, 1, row, width, err);
+		st = read_page(scan, 0, 0, y0 + i, width, 1, row, width, err);
 		for (uint32_t x = 0; st == SEMQR_OK && x < width; x++) {
 			uint32_t v =
 			    bpp == 1 ? ((const uint8_t *)row)[x] : ((const uint16_t *)row)[x];
@@ -224,17 +275,14 @@ void semqr_scan_get_info(const semqr_scan *scan, semqr_scan_info *info)
 
 /* ---- reading ------------------------------------------------------------ */
 
-static semqr_status read_mean(semqr_scan *scan, uint32_t y0, uint32_t rows, void *dst,
-                              size_t dst_stride, semqr_error *err)
+static semqr_status read_mean(semqr_scan *scan, uint32_t x0, uint32_t y0, uint32_t w, uint32_t rows,
+                              void *dst, size_t dst_stride, semqr_error *err)
 {
-	uint32_t width = (uint32_t)scan->info.width, pages = (uint32_t)scan->info.pages;
+	uint32_t pages = (uint32_t)scan->info.pages;
 	size_t bpp = (size_t)scan->info.bits / 8;
-	uint32_t chunk_rows = MEAN_CHUNK_PIXELS / width;
-	if (chunk_rows == 0)
-		chunk_rows = 1;
-	if (chunk_rows > rows)
-		chunk_rows = rows;
-	size_t need = (size_t)chunk_rows * width;
+	uint32_t chunk_rows = CHUNK_PIXELS / w;
+	chunk_rows = chunk_rows == 0 ? 1 : chunk_rows > rows ? rows : chunk_rows;
+	size_t need = (size_t)chunk_rows * w;
 	if (need > scan->chunk_pixels) {
 		free(scan->sum);
 		free(scan->chunk);
@@ -249,11 +297,11 @@ static semqr_status read_mean(semqr_scan *scan, uint32_t y0, uint32_t rows, void
 	}
 	for (uint32_t c = 0; c < rows; c += chunk_rows) {
 		uint32_t n = rows - c < chunk_rows ? rows - c : chunk_rows;
-		size_t count = (size_t)n * width;
+		size_t count = (size_t)n * w;
 		memset(scan->sum, 0, count * sizeof *scan->sum);
 		for (uint32_t p = 0; p < pages; p++) {
 			semqr_status st =
-			    scan->backend->read(scan, (int)p, y0 + c, n, scan->chunk, width, err);
+			    read_page(scan, (int)p, x0, y0 + c, w, n, scan->chunk, w, err);
 			if (st != SEMQR_OK)
 				return st;
 			for (size_t i = 0; i < count; i++)
@@ -261,9 +309,9 @@ static semqr_status read_mean(semqr_scan *scan, uint32_t y0, uint32_t rows, void
 				                         : ((const uint16_t *)scan->chunk)[i];
 		}
 		for (uint32_t r = 0; r < n; r++) {
-			const uint32_t *s = scan->sum + (size_t)r * width;
+			const uint32_t *s = scan->sum + (size_t)r * w;
 			uint8_t *d = (uint8_t *)dst + ((size_t)(c + r) * dst_stride) * bpp;
-			for (uint32_t x = 0; x < width; x++) {
+			for (uint32_t x = 0; x < w; x++) {
 				uint32_t v = (uint32_t)(((uint64_t)s[x] * 2 + pages) /
 				                        (2 * (uint64_t)pages));
 				if (bpp == 1)
@@ -276,31 +324,52 @@ static semqr_status read_mean(semqr_scan *scan, uint32_t y0, uint32_t rows, void
 	return SEMQR_OK;
 }
 
-semqr_status semqr_scan_read_rows(semqr_scan *scan, int page, int y0, int rows, void *dst,
-                                  size_t dst_stride, semqr_error *err)
+/* semqr_scan_read_region, its checks naming `fn` for NULL arguments. */
+static semqr_status read_region(const char *fn, semqr_scan *scan, int page, int x0, int y0, int w,
+                                int rows, void *dst, size_t dst_stride, semqr_error *err)
 {
 	if (!scan || !dst)
-		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
-		                   "semqr_scan_read_rows: %s is NULL", scan ? "dst" : "scan");
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
+		                   scan ? "dst" : "scan");
 	const semqr_scan_info *in = &scan->info;
 	if (page != SEMQR_SCAN_MEAN && (page < 0 || page >= in->pages))
 		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT, "%s: page %d outside 0 .. %d",
 		                   scan->path, page, in->pages - 1);
+	if (x0 < 0 || w < 1 || w > in->width - x0)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "%s: columns %d .. %lld outside the image's columns 0 .. %d",
+		                   scan->path, x0, (long long)x0 + w - 1, in->width - 1);
 	if (y0 < 0 || rows < 1 || rows > in->height - y0)
 		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
-		                   "%s: rows %d .. %d outside the image's rows 0 .. %d", scan->path,
-		                   y0, y0 + rows - 1, in->height - 1);
-	if (dst_stride < (size_t)in->width)
-		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT, "%s: stride %zu below width %d",
-		                   scan->path, dst_stride, in->width);
+		                   "%s: rows %d .. %lld outside the image's rows 0 .. %d",
+		                   scan->path, y0, (long long)y0 + rows - 1, in->height - 1);
+	if (dst_stride < (size_t)w)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "%s: stride %zu below the width read, %d", scan->path,
+		                   dst_stride, w);
 	semqr_status st =
 	    page == SEMQR_SCAN_MEAN && in->pages > 1
-	        ? read_mean(scan, (uint32_t)y0, (uint32_t)rows, dst, dst_stride, err)
-	        : scan->backend->read(scan, page == SEMQR_SCAN_MEAN ? 0 : page, (uint32_t)y0,
-	                              (uint32_t)rows, dst, dst_stride, err);
+	        ? read_mean(scan, (uint32_t)x0, (uint32_t)y0, (uint32_t)w, (uint32_t)rows, dst,
+	                    dst_stride, err)
+	        : read_page(scan, page == SEMQR_SCAN_MEAN ? 0 : page, (uint32_t)x0, (uint32_t)y0,
+	                    (uint32_t)w, (uint32_t)rows, dst, dst_stride, err);
 	if (st == SEMQR_OK)
 		semqr__clear(err);
 	return st;
+}
+
+semqr_status semqr_scan_read_region(semqr_scan *scan, int page, int x0, int y0, int w, int rows,
+                                    void *dst, size_t dst_stride, semqr_error *err)
+{
+	return read_region("semqr_scan_read_region", scan, page, x0, y0, w, rows, dst, dst_stride,
+	                   err);
+}
+
+semqr_status semqr_scan_read_rows(semqr_scan *scan, int page, int y0, int rows, void *dst,
+                                  size_t dst_stride, semqr_error *err)
+{
+	return read_region("semqr_scan_read_rows", scan, page, 0, y0, scan ? scan->info.width : 1,
+	                   rows, dst, dst_stride, err);
 }
 
 void semqr_scan_close(semqr_scan *scan)
@@ -311,6 +380,7 @@ void semqr_scan_close(semqr_scan *scan)
 		scan->backend->close(scan->impl);
 	free(scan->sum);
 	free(scan->chunk);
+	free(scan->rows);
 	free(scan->path);
 	free(scan);
 }

@@ -14,9 +14,18 @@
 #include "io/vendor_meta.h"
 #include "semqr/scan.h"
 
+/* Reads columns x0 .. x0 + w - 1 of rows y0 .. y0 + rows - 1 (within the
+ * width and the stored height) of page 0 .. pages - 1 into dst, rows
+ * dst_stride pixels apart. */
+typedef semqr_status (*semqr__scan_region_fn)(semqr_scan *scan, int page, uint32_t x0,
+                                              uint32_t y0, uint32_t w, uint32_t rows, void *dst,
+                                              size_t dst_stride, semqr_error *err);
+
 typedef struct semqr__scan_backend {
 	/* Reads rows y0 .. y0 + rows - 1 (within the stored height) of page
-	 * 0 .. pages - 1 into dst, rows dst_stride pixels apart. */
+	 * 0 .. pages - 1 into dst, rows dst_stride pixels apart, every column.
+	 * Used when the scan's read_region is NULL (scan.c then cuts regions
+	 * out of whole rows); NULL otherwise. */
 	semqr_status (*read)(semqr_scan *scan, int page, uint32_t y0, uint32_t rows, void *dst,
 	                     size_t dst_stride, semqr_error *err);
 	/* Frees scan->impl. */
@@ -30,10 +39,15 @@ struct semqr_scan {
 	char timing_source[SEMQR__TIMING_SOURCE_MAX]; /* info.timing_source, from the metadata */
 	const semqr__scan_backend *backend;
 	void *impl;
-	/* SEMQR_SCAN_MEAN: sums and one page's rows for a chunk of the band. */
+	semqr__scan_region_fn read_region; /* set by backends that read regions
+	                                      themselves, else NULL */
+	/* SEMQR_SCAN_MEAN: sums and one page's rows for a chunk of the region. */
 	uint32_t *sum;
 	void *chunk;
 	size_t chunk_pixels; /* capacity of sum and chunk, in pixels */
+	/* Backends without read_region: whole rows a region is cut from. */
+	void *rows;
+	size_t rows_pixels;  /* capacity of rows, in pixels */
 };
 
 /* semqr_scan_open, with first_page_only nonzero for readers of page 0 alone
@@ -43,8 +57,9 @@ semqr_status semqr__scan_open(const char *path, const semqr_scan_options *option
                               int first_page_only, semqr_scan **scan, semqr_error *err);
 
 /* Backend openers. Each fills scan->info (width, stored_height, bits, pages,
- * format, compression, tiled, bigtiff, block size; height = stored_height),
- * scan->backend and scan->impl, and leaves scan untouched on failure. fp is
+ * format, compression, tiled, bigtiff, block size, column_reads; height =
+ * stored_height), scan->backend, scan->impl and (backends reading regions)
+ * scan->read_region, and leaves scan untouched on failure. fp is
  * the file opened by semqr_scan_open at byte 0; the backend owns it from the
  * call on (closing it on failure too). The TIFF backend also fills *meta from
  * the first vendor tag it finds on page 0. */
@@ -62,9 +77,10 @@ semqr_status semqr__scan_jpeg_open(const char *path, FILE *fp, semqr_scan *scan,
  * and are decoded whole here and served by the whole-image backend. */
 semqr_status semqr__scan_pnm_open(const char *path, FILE *fp, semqr_scan *scan, semqr_error *err);
 
-/* Attaches a backend of one page read row by row (PNG, PGM/PBM): sets
+/* Attaches a backend of one page read row by row (PNG, JPEG, PGM/PBM): sets
  * scan->backend and scan->impl and fills scan->info (height = stored_height,
- * blocks of one row, not tiled). */
+ * blocks of one row, not tiled, column_reads 0), leaving read_region NULL:
+ * the caller sets them when it reads regions itself. */
 void semqr__scan_attach_rows(semqr_scan *scan, const semqr__scan_backend *backend, void *impl,
                              uint32_t width, uint32_t height, int bits, const char *format,
                              const char *compression);

@@ -16,15 +16,23 @@
  * page's layout is validated and its buffers sized and checked against
  * SEMQR_SCAN_ALLOC_MAX and the file's size before anything is allocated.
  *
- * Reading. A block is a strip (width x RowsPerStrip) or a row of tiles
- * (width x TileLength). Rows are served from the page's cached block; a miss
- * makes that page's directory current (TIFFSetDirectory), decodes the block
- * holding the row (TIFFReadEncodedStrip, or TIFFReadEncodedTile for each
- * tile across) into a raw buffer shared by all pages, and converts it to grey
- * in the cache. Bands with increasing y0 thus decode each strip or tile once.
- * libtiff itself cuts an uncompressed single-strip image into small strips
- * (its default "strip chopping"), so such files do not need a whole-image
- * cache.
+ * Reading regions. Pages of uncompressed strips (not read through RGBA) are
+ * read straight from the file: for each row of a region, the bytes of its
+ * columns at the strip's offset (pread on libtiff's descriptor, which
+ * libtiff itself always seeks before reading), bit-reversed for FillOrder 2
+ * and byte-swapped for 16-bit samples of the other byte order as libtiff
+ * would, then converted; nothing is cached, and a strip's byte count must
+ * cover its rows, as libtiff requires. Other pages are read through a cache
+ * of one block per page: a strip (width x RowsPerStrip), the tiles of one
+ * row of tiles (x TileLength) under the columns last asked for, or the
+ * whole page. A region's rows are served from the page's cached block when
+ * it holds them and the region's columns; a miss makes that page's
+ * directory current (TIFFSetDirectory), decodes the block holding the row
+ * (TIFFReadEncodedStrip, or TIFFReadEncodedTile for each tile under the
+ * region's columns) into a raw buffer shared by all pages, and converts it
+ * to grey in the cache. Regions of the same columns with increasing y0 thus
+ * decode each strip or tile once; strips are cached whole, so any columns
+ * of a cached strip cost nothing more.
  *
  * Conversion to grey, per pixel: MinIsBlack as is, MinIsWhite inverted, RGB
  * to BT.601 luma, palette through the colour map to luma (8-bit output), 1,
@@ -72,17 +80,23 @@ typedef struct layout {
 	uint64_t raw_row;       /* bytes of one decoded row of a strip or tile */
 	uint64_t raw_block;     /* bytes of one decoded strip or tile */
 	uint16_t compression;
-	int rgba; /* read whole through libtiff's RGBA interface: the
-	             block is the page, the raw buffer its raster, and
-	             only out_bits (8) and the sizes above apply */
+	int rgba;         /* read whole through libtiff's RGBA interface: the
+	                     block is the page, the raw buffer its raster, and
+	                     only out_bits (8) and the sizes above apply */
+	int direct;       /* uncompressed strips, read straight from the file: */
+	int reverse_bits; /* FillOrder 2: each byte's bits reversed */
+	int swab16;       /* 16-bit samples in the other byte order */
 } layout;
 
 typedef struct tiff_page {
-	tdir_t dir; /* directory index in the file */
-	uint32_t block_h;
-	uint8_t *cache;    /* block_h converted rows, or NULL */
-	uint32_t cache_y0; /* first row held */
-	uint32_t cache_n;  /* rows held; 0 when empty */
+	tdir_t dir;              /* directory index in the file */
+	int direct, tiled, rgba; /* as in its layout */
+	uint32_t block_w, block_h;
+	uint8_t *cache;             /* converted rows of one block, or NULL */
+	size_t cache_cap;           /* bytes allocated at cache */
+	uint32_t cache_y0;          /* first row held */
+	uint32_t cache_n;           /* rows held; 0 when empty */
+	uint32_t cache_x0, cache_w; /* columns held */
 } tiff_page;
 
 typedef struct tiff_scan {
@@ -92,7 +106,7 @@ typedef struct tiff_scan {
 	uint64_t file_size; /* bytes, for describe_page's plausibility check */
 	int cur;            /* page whose directory is current */
 	layout L;           /* of page cur */
-	uint8_t *raw;       /* one decoded strip or tile */
+	uint8_t *raw;       /* one decoded strip or tile, or the stored bytes of a row */
 	size_t raw_cap;
 	int npages;
 	tiff_page *pages;
@@ -300,6 +314,11 @@ static semqr_status describe_page(TIFF *tif, const char *path, int page, uint64_
 		L->raw_row = TIFFScanlineSize64(tif);
 		data = L->raw_block = L->raw_row * L->block_h;
 	}
+	uint16_t fill;
+	TIFFGetFieldDefaulted(tif, TIFFTAG_FILLORDER, &fill);
+	L->direct = !L->rgba && !L->tiled && L->compression == COMPRESSION_NONE;
+	L->reverse_bits = L->direct && fill == FILLORDER_LSB2MSB;
+	L->swab16 = L->direct && L->bits == 16 && TIFFIsByteSwapped(tif);
 	const char *block = L->rgba ? "page" : L->tiled ? "tile" : "strip";
 	if (!L->rgba) {
 		uint64_t min_row =
@@ -308,16 +327,19 @@ static semqr_status describe_page(TIFF *tif, const char *path, int page, uint64_
 			return semqr__fail(err, SEMQR_ERR_FORMAT, "%s: page %d: bad %s layout",
 			                   path, page, block);
 	}
-	uint64_t cache = (uint64_t)L->block_h * width * (uint64_t)(L->out_bits / 8);
-	if (cache > SEMQR_SCAN_ALLOC_MAX || L->raw_block > SEMQR_SCAN_ALLOC_MAX)
+	/* Buffers: a cached block and a raw block, or for direct reads the
+	 * stored bytes of one row. */
+	uint64_t cache = L->direct ? 0 : (uint64_t)L->block_h * width * (uint64_t)(L->out_bits / 8);
+	uint64_t raw = L->direct ? L->raw_row : L->raw_block;
+	if (cache > SEMQR_SCAN_ALLOC_MAX || raw > SEMQR_SCAN_ALLOC_MAX)
 		return semqr__fail(
 		    err, SEMQR_ERR_FORMAT,
 		    "%s: page %d: %s needs %llu bytes decoded, above the limit of %zu", path, page,
-		    L->rgba    ? "the page, read whole,"
-		    : L->tiled ? "a row of tiles"
-		               : "a strip",
-		    (unsigned long long)(cache > L->raw_block ? cache : L->raw_block),
-		    SEMQR_SCAN_ALLOC_MAX);
+		    L->rgba     ? "the page, read whole,"
+		    : L->tiled  ? "a row of tiles"
+		    : L->direct ? "a row"
+		                : "a strip",
+		    (unsigned long long)(cache > raw ? cache : raw), SEMQR_SCAN_ALLOC_MAX);
 	if (L->compression == COMPRESSION_NONE && data > file_size)
 		return semqr__fail(
 		    err, SEMQR_ERR_FORMAT,
@@ -349,9 +371,9 @@ static uint32_t sample(const uint8_t *row, size_t i, int bits)
 	return (uint32_t)(row[bit / 8] >> (8 - bits - (int)(bit % 8))) & ((1u << bits) - 1);
 }
 
-static uint32_t grey_at(const layout *L, const uint8_t *row, size_t x)
+/* The grey value of the pixel whose first sample is sample i of row. */
+static uint32_t grey_at(const layout *L, const uint8_t *row, size_t i)
 {
-	size_t i = x * (size_t)L->spp;
 	uint32_t max = (1u << L->bits) - 1, out_max = L->out_bits == 16 ? 65535 : 255;
 	uint32_t v;
 	switch (L->photometric) {
@@ -376,15 +398,18 @@ static uint32_t grey_at(const layout *L, const uint8_t *row, size_t x)
 	return max == out_max ? v : v * (out_max / max); /* 1, 2, 4 bits: 255 / max is exact */
 }
 
-/* Converts `cols` pixels of one raw row into out (native depth). */
-static void convert_row(const layout *L, const uint8_t *raw, uint32_t cols, uint8_t *out)
+/* Converts `cols` pixels of raw samples into out (native depth), the first
+ * pixel's first sample being sample `skip` of raw (nonzero only within the
+ * first byte, for samples under 8 bits). */
+static void convert_cols(const layout *L, const uint8_t *raw, size_t skip, uint32_t cols,
+                         uint8_t *out)
 {
 	if (L->photometric == PHOTOMETRIC_MINISBLACK && L->spp == 1 && L->bits >= 8) {
 		memcpy(out, raw, (size_t)cols * (size_t)(L->bits / 8));
 		return;
 	}
 	for (uint32_t x = 0; x < cols; x++) {
-		uint32_t v = grey_at(L, raw, x);
+		uint32_t v = grey_at(L, raw, skip + (size_t)x * (size_t)L->spp);
 		if (L->out_bits == 8)
 			out[x] = (uint8_t)v;
 		else
@@ -392,7 +417,7 @@ static void convert_row(const layout *L, const uint8_t *raw, uint32_t cols, uint
 	}
 }
 
-/* ---- reading blocks ----------------------------------------------------- */
+/* ---- reading ------------------------------------------------------------- */
 
 static semqr_status select_page(tiff_scan *ts, int page, semqr_error *err)
 {
@@ -412,8 +437,115 @@ static semqr_status select_page(tiff_scan *ts, int page, semqr_error *err)
 	return st;
 }
 
+/* Makes the raw buffer hold at least `bytes`. */
+static semqr_status reserve_raw(tiff_scan *ts, int page, uint64_t bytes, semqr_error *err)
+{
+	if (ts->raw_cap >= bytes)
+		return SEMQR_OK;
+	free(ts->raw);
+	ts->raw_cap = 0;
+	ts->raw = malloc((size_t)bytes);
+	if (!ts->raw)
+		return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
+		                   "%s: page %d: cannot allocate a %llu-byte block", ts->path, page,
+		                   (unsigned long long)bytes);
+	ts->raw_cap = (size_t)bytes;
+	return SEMQR_OK;
+}
+
+/* Reads n bytes at offset `at` of fd into buf, retrying short reads; returns
+ * the bytes read (fewer only at the end of the file), or -1 with errno set. */
+static ssize_t read_at(int fd, uint8_t *buf, size_t n, uint64_t at)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t got = pread(fd, buf + done, n - done, (off_t)(at + done));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			break;
+		done += (size_t)got;
+	}
+	return (ssize_t)done;
+}
+
+/* Reads columns x0 .. x0 + w - 1 of rows y0 .. y0 + rows - 1 of the current
+ * page (uncompressed strips) straight from the file into dst: the stored
+ * bytes of each row's columns, through the raw buffer unless they are the
+ * grey values already. */
+static semqr_status read_direct(tiff_scan *ts, int page, uint32_t x0, uint32_t y0, uint32_t w,
+                                uint32_t rows, uint8_t *dst, size_t dst_stride, semqr_error *err)
+{
+	const layout *L = &ts->L;
+	uint64_t bit0 = (uint64_t)x0 * (uint64_t)L->spp * (uint64_t)L->bits;
+	uint64_t bit1 = (uint64_t)(x0 + w) * (uint64_t)L->spp * (uint64_t)L->bits;
+	uint64_t first = bit0 / 8;
+	size_t bytes = (size_t)((bit1 + 7) / 8 - first),
+	       skip = (size_t)(bit0 % 8) / (size_t)L->bits;
+	int as_is = L->photometric == PHOTOMETRIC_MINISBLACK && L->spp == 1 && L->bits >= 8 &&
+	            !L->swab16 && !L->reverse_bits;
+	size_t bpp = (size_t)L->out_bits / 8;
+	semqr_status st = as_is ? SEMQR_OK : reserve_raw(ts, page, bytes, err);
+	uint32_t strip = UINT32_MAX; /* the strip whose offset is in base */
+	uint64_t base = 0;
+	for (uint32_t r = 0; r < rows && st == SEMQR_OK; r++) {
+		uint32_t y = y0 + r;
+		if (y / L->block_h != strip) {
+			strip = y / L->block_h;
+			uint32_t sy = strip * L->block_h;
+			uint32_t n = L->height - sy < L->block_h ? L->height - sy : L->block_h;
+			ts->log.error[0] = 0;
+			uint64_t count = TIFFGetStrileByteCount(ts->tif, strip);
+			base = TIFFGetStrileOffset(ts->tif, strip);
+			if (count < (uint64_t)n * L->raw_row)
+				return semqr__fail(
+				    err, SEMQR_ERR_FORMAT,
+				    "%s: page %d, strip %u: %llu bytes stored for rows "
+				    "%u..%u of %llu bytes each%s%s",
+				    ts->path, page, (unsigned)strip, (unsigned long long)count,
+				    (unsigned)sy, (unsigned)(sy + n - 1),
+				    (unsigned long long)L->raw_row, ts->log.error[0] ? ": " : "",
+				    ts->log.error);
+		}
+		uint8_t *out = dst + r * dst_stride * bpp, *in = as_is ? out : ts->raw;
+		uint64_t at = base + (uint64_t)(y - strip * L->block_h) * L->raw_row + first;
+		ssize_t got = read_at(TIFFFileno(ts->tif), in, bytes, at);
+		if (got != (ssize_t)bytes)
+			return semqr__fail(
+			    err, got < 0 ? SEMQR_ERR_IO : SEMQR_ERR_FORMAT,
+			    "%s: page %d, strip %u: %s in row %u", ts->path, page, (unsigned)strip,
+			    got < 0 ? strerror(errno) : "truncated: the file ends", (unsigned)y);
+		if (as_is)
+			continue;
+		if (L->reverse_bits)
+			TIFFReverseBits(in, (tmsize_t)bytes);
+		if (L->swab16)
+			TIFFSwabArrayOfShort((uint16_t *)(void *)in, (tmsize_t)(bytes / 2));
+		convert_cols(L, in, skip, w, out);
+	}
+	return st;
+}
+
+/* The columns of the block to cache for a region of columns x0 .. x0 + w - 1
+ * of page P: the tiles under them, or the full width (a strip is decoded
+ * whole; a page read through RGBA is one block). */
+static void cache_columns(const tiff_page *P, uint32_t width, uint32_t x0, uint32_t w,
+                          uint32_t *cx0, uint32_t *cx1)
+{
+	*cx0 = 0;
+	*cx1 = width;
+	if (!P->tiled || P->rgba)
+		return;
+	*cx0 = x0 / P->block_w * P->block_w;
+	uint64_t end = ((uint64_t)x0 + w + P->block_w - 1) / P->block_w * P->block_w;
+	if (end < width)
+		*cx1 = (uint32_t)end;
+}
+
 /* Decodes the strip holding rows by .. by + n - 1 of the current page into
- * `out`, rows of width pixels. */
+ * `out`, rows of the full width. */
 static semqr_status decode_strip(tiff_scan *ts, int page, uint32_t by, uint32_t n, uint8_t *out,
                                  semqr_error *err)
 {
@@ -429,17 +561,19 @@ static semqr_status decode_strip(tiff_scan *ts, int page, uint32_t by, uint32_t 
 		                           : "strip shorter than its rows",
 		                   (unsigned)by, (unsigned)(by + n - 1));
 	for (uint32_t r = 0; r < n; r++)
-		convert_row(L, ts->raw + r * L->raw_row, L->width, out + r * out_row);
+		convert_cols(L, ts->raw + r * L->raw_row, 0, L->width, out + r * out_row);
 	return SEMQR_OK;
 }
 
-/* The same for the row of tiles starting at row by. */
-static semqr_status decode_tiles(tiff_scan *ts, int page, uint32_t by, uint32_t n, uint8_t *out,
-                                 semqr_error *err)
+/* The same for the tiles of the row of tiles starting at row by under
+ * columns cx0 .. cx1 - 1 (cx0 at a tile's left edge), into rows of
+ * cx1 - cx0 pixels. */
+static semqr_status decode_tiles(tiff_scan *ts, int page, uint32_t by, uint32_t n, uint32_t cx0,
+                                 uint32_t cx1, uint8_t *out, semqr_error *err)
 {
 	const layout *L = &ts->L;
-	size_t out_bpp = (size_t)L->out_bits / 8, out_row = (size_t)L->width * out_bpp;
-	for (uint32_t tx = 0; tx < L->width; tx += L->block_w) {
+	size_t out_bpp = (size_t)L->out_bits / 8, out_row = (size_t)(cx1 - cx0) * out_bpp;
+	for (uint32_t tx = cx0; tx < cx1; tx += L->block_w) {
 		uint32_t tile = TIFFComputeTile(ts->tif, tx, by, 0, 0);
 		uint32_t cols = L->width - tx < L->block_w ? L->width - tx : L->block_w;
 		tmsize_t got = TIFFReadEncodedTile(ts->tif, tile, ts->raw, (tmsize_t)L->raw_block);
@@ -450,8 +584,8 @@ static semqr_status decode_tiles(tiff_scan *ts, int page, uint32_t by, uint32_t 
 			    got < 0 ? semqr__tiff_why(&ts->log) : "tile shorter than its rows",
 			    (unsigned)tx, (unsigned)by);
 		for (uint32_t r = 0; r < n; r++)
-			convert_row(L, ts->raw + r * L->raw_row, cols,
-			            out + r * out_row + tx * out_bpp);
+			convert_cols(L, ts->raw + r * L->raw_row, 0, cols,
+			             out + r * out_row + (tx - cx0) * out_bpp);
 	}
 	return SEMQR_OK;
 }
@@ -476,8 +610,10 @@ static semqr_status decode_rgba(tiff_scan *ts, int page, uint8_t *out, semqr_err
 	return SEMQR_OK;
 }
 
-/* Decodes the block starting at row by of page into the page's cache. */
-static semqr_status fill_cache(tiff_scan *ts, int page, uint32_t by, semqr_error *err)
+/* Decodes columns cx0 .. cx1 - 1 (from cache_columns) of the block starting
+ * at row by of page into the page's cache. */
+static semqr_status fill_cache(tiff_scan *ts, int page, uint32_t by, uint32_t cx0, uint32_t cx1,
+                               semqr_error *err)
 {
 	tiff_page *P = &ts->pages[page];
 	P->cache_n = 0;
@@ -485,53 +621,61 @@ static semqr_status fill_cache(tiff_scan *ts, int page, uint32_t by, semqr_error
 	if (st != SEMQR_OK)
 		return st;
 	const layout *L = &ts->L;
-	size_t out_bpp = (size_t)L->out_bits / 8, out_row = (size_t)L->width * out_bpp;
-	if (!P->cache) {
-		P->cache = malloc((size_t)P->block_h * out_row);
+	size_t need = (size_t)P->block_h * (cx1 - cx0) * (size_t)(L->out_bits / 8);
+	if (P->cache_cap < need) {
+		free(P->cache);
+		P->cache_cap = 0;
+		P->cache = malloc(need);
 		if (!P->cache)
 			return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
-			                   "%s: page %d: cannot allocate %u "
-			                   "rows",
-			                   ts->path, page, (unsigned)P->block_h);
+			                   "%s: page %d: cannot allocate %u rows of %u pixels",
+			                   ts->path, page, (unsigned)P->block_h,
+			                   (unsigned)(cx1 - cx0));
+		P->cache_cap = need;
 	}
-	if (ts->raw_cap < L->raw_block) {
-		free(ts->raw);
-		ts->raw_cap = 0;
-		ts->raw = malloc((size_t)L->raw_block);
-		if (!ts->raw)
-			return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
-			                   "%s: page %d: cannot allocate a "
-			                   "%llu-byte block",
-			                   ts->path, page, (unsigned long long)L->raw_block);
-		ts->raw_cap = (size_t)L->raw_block;
-	}
+	if ((st = reserve_raw(ts, page, L->raw_block, err)) != SEMQR_OK)
+		return st;
 	uint32_t n = L->height - by < P->block_h ? L->height - by : P->block_h;
 	ts->log.error[0] = 0;
 	st = L->rgba    ? decode_rgba(ts, page, P->cache, err)
-	     : L->tiled ? decode_tiles(ts, page, by, n, P->cache, err)
+	     : L->tiled ? decode_tiles(ts, page, by, n, cx0, cx1, P->cache, err)
 	                : decode_strip(ts, page, by, n, P->cache, err);
 	if (st != SEMQR_OK)
 		return st;
 	P->cache_y0 = by;
 	P->cache_n = n;
+	P->cache_x0 = cx0;
+	P->cache_w = cx1 - cx0;
 	return SEMQR_OK;
 }
 
-static semqr_status tiff_read(semqr_scan *scan, int page, uint32_t y0, uint32_t rows, void *dst,
-                              size_t dst_stride, semqr_error *err)
+static semqr_status tiff_read(semqr_scan *scan, int page, uint32_t x0, uint32_t y0, uint32_t w,
+                              uint32_t rows, void *dst, size_t dst_stride, semqr_error *err)
 {
 	tiff_scan *ts = scan->impl;
 	tiff_page *P = &ts->pages[page];
-	size_t bpp = (size_t)scan->info.bits / 8, out_row = (size_t)scan->info.width * bpp;
+	if (P->direct) {
+		semqr_status st = select_page(ts, page, err);
+		return st != SEMQR_OK
+		           ? st
+		           : read_direct(ts, page, x0, y0, w, rows, dst, dst_stride, err);
+	}
+	size_t bpp = (size_t)scan->info.bits / 8;
+	uint32_t cx0, cx1;
+	cache_columns(P, (uint32_t)scan->info.width, x0, w, &cx0, &cx1);
 	for (uint32_t y = y0; y < y0 + rows;) {
-		if (y < P->cache_y0 || y >= P->cache_y0 + P->cache_n) {
-			semqr_status st = fill_cache(ts, page, y / P->block_h * P->block_h, err);
+		if (y < P->cache_y0 || y >= P->cache_y0 + P->cache_n || x0 < P->cache_x0 ||
+		    x0 + w > P->cache_x0 + P->cache_w) {
+			semqr_status st =
+			    fill_cache(ts, page, y / P->block_h * P->block_h, cx0, cx1, err);
 			if (st != SEMQR_OK)
 				return st;
 		}
+		size_t cache_row = (size_t)P->cache_w * bpp;
 		for (; y < y0 + rows && y < P->cache_y0 + P->cache_n; y++)
 			memcpy((uint8_t *)dst + (y - y0) * dst_stride * bpp,
-			       P->cache + (y - P->cache_y0) * out_row, out_row);
+			       P->cache + (y - P->cache_y0) * cache_row + (x0 - P->cache_x0) * bpp,
+			       (size_t)w * bpp);
 	}
 	return SEMQR_OK;
 }
@@ -549,7 +693,7 @@ static void tiff_close(void *impl)
 	free(ts);
 }
 
-static const semqr__scan_backend tiff_backend = {tiff_read, tiff_close};
+static const semqr__scan_backend tiff_backend = {.read = NULL, .close = tiff_close};
 
 /* ---- opening ------------------------------------------------------------ */
 
@@ -677,7 +821,12 @@ static semqr_status walk_pages(tiff_scan *ts, semqr_error *err)
 					                   "%s: out of memory", ts->path);
 				ts->pages = grown;
 			}
-			ts->pages[page] = (tiff_page){.dir = dir, .block_h = L.block_h};
+			ts->pages[page] = (tiff_page){.dir = dir,
+			                              .direct = L.direct,
+			                              .tiled = L.tiled,
+			                              .rgba = L.rgba,
+			                              .block_w = L.block_w,
+			                              .block_h = L.block_h};
 			ts->npages++;
 		}
 		if (TIFFLastDirectory(ts->tif) || (ts->first_only && ts->npages == 1))
@@ -745,7 +894,11 @@ semqr_status semqr__scan_tiff_open(const char *path, FILE *fp, semqr_scan *scan,
 	in->tiled = ts->L.tiled;
 	in->block_width = ts->L.block_w;
 	in->block_height = ts->L.block_h;
+	in->column_reads = 1;
+	for (int p = 0; p < ts->npages; p++)
+		in->column_reads &= ts->pages[p].direct || ts->pages[p].tiled || ts->pages[p].rgba;
 	scan->backend = &tiff_backend;
 	scan->impl = ts;
+	scan->read_region = tiff_read;
 	return SEMQR_OK;
 }

@@ -1,20 +1,25 @@
 /* Internal: the scan decoder's reader thread.
  *
- * The scan is decoded as a sequence of bands of full-width rows, band r
- * holding rows [y0[r], y1[r]) with y0 and y1 non-decreasing. A reader
- * fills the bands ahead of their use on a thread of its own, so that
+ * The scan is decoded as a sequence of bands laid out on a grid: column
+ * groups g = 0 .. groups - 1, each a range of columns, and row bands
+ * r = 0 .. rows - 1 with non-decreasing first and last rows; band b holds
+ * the columns of group b / rows and the rows of row band b % rows, so the
+ * bands of one group come top to bottom, then those of the next group. A
+ * reader fills the bands ahead of their use on a thread of its own, so that
  * reading (and decompressing, or integrating a frame stack) overlaps the
- * device stages and the decoders: two band buffers alternate; band r lives
- * in buffer r % 2, and is filled by copying the rows it shares with band
- * r - 1 (still in the other buffer, which is only read meanwhile) and
- * reading the rest through `read_rows` (then, optionally, handing the band
- * to `fix`, which may change the new rows in place). Band r + 1 can therefore be filled
- * while band r is used, and band r + 2 once band r is released.
+ * device stages and the decoders: two band buffers alternate; band b lives
+ * in buffer b % 2, its rows packed (the group's width in pixels each), and
+ * is filled by copying the rows it shares with band b - 1 when both belong
+ * to the same group (band b - 1 is still in the other buffer, which is only
+ * read meanwhile) and reading the rest through `read` (then, optionally,
+ * handing the band to `fix`, which may change the new rows in place). Band
+ * b + 1 can therefore be filled while band b is used, and band b + 2 once
+ * band b is released.
  *
- * The consumer calls semqr__band_reader_wait(r) for r = 0, 1, ... in order
- * and semqr__band_reader_release(r) when done with band r, before waiting
- * for band r + 2. read_rows runs on the reader's thread only, one call at a
- * time, with increasing y0. */
+ * The consumer calls semqr__band_reader_wait(b) for b = 0, 1, ... in order
+ * and semqr__band_reader_release(b) when done with band b, before waiting
+ * for band b + 2. `read` runs on the reader's thread only, one call at a
+ * time, with increasing y0 within a group. */
 #ifndef SEMQR_PIPELINE_BAND_READER_H
 #define SEMQR_PIPELINE_BAND_READER_H
 
@@ -22,47 +27,56 @@
 
 #include "semqr/error.h"
 
-/* Reads rows y0 .. y0 + rows - 1 into dst (rows stride pixels apart). */
-typedef semqr_status (*semqr__read_rows_fn)(void *user, int y0, int rows, void *dst,
-                                            size_t stride, semqr_error *err);
+/* The bands: columns [x0[g], x1[g]) of group g (groups >= 1 entries), rows
+ * [y0[r], y1[r]) of row band r (rows >= 1 entries). */
+typedef struct semqr__band_grid {
+	const int *x0, *x1;
+	int groups;
+	const int *y0, *y1;
+	int rows;
+} semqr__band_grid;
 
-/* Post-processes a filled band: rows [y0, y0 + rows) at data (row i at
- * data + i row_bytes), of which rows first_new .. rows - 1 were just read and
- * the rows before were copied from the previous band (already processed). */
-typedef void (*semqr__band_fix_fn)(void *user, unsigned char *data, size_t row_bytes, int y0,
-                                   int rows, int first_new);
+/* Reads columns x0 .. x0 + width - 1 of rows y0 .. y0 + rows - 1 into dst
+ * (rows stride pixels apart). */
+typedef semqr_status (*semqr__read_region_fn)(void *user, int x0, int y0, int width, int rows,
+                                              void *dst, size_t stride, semqr_error *err);
 
-/* A band as the consumer sees it: rows [y0, y0 + rows), row i at data + i
- * row_bytes. */
+/* Post-processes a filled band of columns [x0, x0 + width) and rows [y0, y0
+ * + rows) at data (row i at data + i row_bytes), of which rows first_new ..
+ * rows - 1 were just read and the rows before were copied from the previous
+ * band (already processed). */
+typedef void (*semqr__band_fix_fn)(void *user, unsigned char *data, size_t row_bytes, int x0,
+                                   int width, int y0, int rows, int first_new);
+
+/* A band as the consumer sees it: columns [x0, x0 + width) of rows [y0, y0
+ * + rows), row i at data + i row_bytes (width pixels). */
 typedef struct semqr__band {
 	const unsigned char *data;
 	size_t row_bytes;
-	int y0, rows;
+	int x0, width, y0, rows;
 } semqr__band;
 
 typedef struct semqr__band_reader semqr__band_reader;
 
-/* Bytes of the two band buffers for bands of at most max_rows rows. */
-size_t semqr__band_reader_bytes(size_t row_bytes, int max_rows);
+/* Bytes of the two band buffers for `grid` at pixel_bytes per pixel: each
+ * holds the widest group's columns of the highest row band. */
+size_t semqr__band_reader_bytes(const semqr__band_grid *grid, size_t pixel_bytes);
 
 /* Allocates the buffers and starts the thread, which begins with band 0.
- * y0 and y1 (count entries, copied) give the bands; no band has more than
- * max_rows rows; width is the row length in pixels (the stride passed to
- * read_rows) and row_bytes its size; fix may be NULL. Both callbacks get
- * `user` and run on the reader's thread. Fails with SEMQR_ERR_NO_MEMORY
- * naming the sizes. */
-semqr_status semqr__band_reader_start(const int *y0, const int *y1, int count, int max_rows,
-                                      int width, size_t row_bytes, semqr__read_rows_fn read_rows,
-                                      semqr__band_fix_fn fix, void *user,
-                                      semqr__band_reader **out, semqr_error *err);
+ * The grid's arrays are copied; fix may be NULL. Both callbacks get `user`
+ * and run on the reader's thread. Fails with SEMQR_ERR_NO_MEMORY naming
+ * the sizes. */
+semqr_status semqr__band_reader_start(const semqr__band_grid *grid, size_t pixel_bytes,
+                                      semqr__read_region_fn read, semqr__band_fix_fn fix,
+                                      void *user, semqr__band_reader **out, semqr_error *err);
 
-/* Waits until band r is filled and describes it in *band. Returns the
- * reader's error instead when reading band r (or an earlier one) failed. */
-semqr_status semqr__band_reader_wait(semqr__band_reader *br, int r, semqr__band *band,
+/* Waits until band b is filled and describes it in *band. Returns the
+ * reader's error instead when reading band b (or an earlier one) failed. */
+semqr_status semqr__band_reader_wait(semqr__band_reader *br, int b, semqr__band *band,
                                      semqr_error *err);
 
-/* Gives band r's buffer back to the reader (for band r + 2). */
-void semqr__band_reader_release(semqr__band_reader *br, int r);
+/* Gives band b's buffer back to the reader (for band b + 2). */
+void semqr__band_reader_release(semqr__band_reader *br, int b);
 
 /* Stops the thread (abandoning bands not yet read), joins it and frees
  * everything; NULL is ignored. */

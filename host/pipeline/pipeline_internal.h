@@ -37,6 +37,10 @@ typedef struct semqr__scan_plan {
 	int width, height, bits, page;
 	int tile, halo, pad;          /* core side, halo, filter pad (rd + rb) */
 	int tile_cols, tile_rows;
+	int group_cols, groups;       /* column groups: tile columns in each (the last may
+	                                 have fewer), and their number (scheduler.c) */
+	int group_margin;             /* columns a group's bands reach beyond its tiles'
+	                                 buffers (the line corrector's largest shift) */
 	int buf_w, buf_h;             /* the largest tile buffer: context + 2 pad */
 	double pixel_nm;              /* 0 when unknown */
 	float module_px_min, module_px_max;   /* finder runs accepted */
@@ -147,6 +151,14 @@ void semqr__slot_locate(semqr__tile_slot *s, const semqr__scan_plan *plan);
  * and releases its results. Returns the slot's status. */
 semqr_status semqr__slot_emit(semqr__tile_slot *s, semqr_scan_callback cb, void *user,
                               semqr_scan_summary *sum, semqr_error *err);
+
+/* semqr_decode_scan with column groups of at most group_cols tile columns
+ * when group_cols > 0 (0: as semqr_decode_scan chooses; see scheduler.c),
+ * so that tests can force them. The memory budget still narrows them, and a
+ * band callback still takes the full width. */
+semqr_status semqr__decode_scan_grouped(semqr_scan *scan, const semqr_scan_decode_options *opts,
+                                        int group_cols, semqr_scan_callback cb, void *user,
+                                        semqr_scan_summary *summary, semqr_error *err);
 
 /* Seconds of CLOCK_MONOTONIC. */
 double semqr__now(void);

@@ -31,10 +31,17 @@
  * holds a symbol's centre holds the whole symbol. The filters' reach is not
  * part of the halo: tile buffers carry their own pad of rd + rb pixels.
  *
- * Bands. Tiles are processed row by row of tiles; a row needs the scan rows
- * of its cores, halos and pads. The band buffer holds them at native depth
- * for the full width; moving to the next row of tiles keeps the rows the two
- * bands share and reads only the new ones, so every row is read once. */
+ * Bands. Tiles are processed in column groups (see GROUP_CORE_PX below),
+ * and within a group row by row of tiles; a row of a group's tiles needs the
+ * scan rows of its cores, halos and pads, for the group's columns (its
+ * tiles' contexts and pads). The band buffer holds them at native depth;
+ * moving to the next row of tiles keeps the rows the two bands share and
+ * reads only the new ones, so within a group every row is read once, and
+ * the columns two groups share (two halos and pads wide) are read by both.
+ * Every tile belongs to one group and is cut from one band with its whole
+ * buffer, as it would be from full-width bands, so a symbol is still
+ * reported once, by the tile whose core holds its centre; tiles, and hence
+ * symbols, come group after group. */
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -219,23 +226,15 @@ static semqr_status make_plan(const semqr_scan_decode_options *o, const semqr_sc
 	return SEMQR_OK;
 }
 
-/* Rows of the band: those of one row of tiles with halos and pads. */
-static int band_rows_max(const semqr__scan_plan *p)
-{
-	int rows = p->tile + 2 * (p->halo + p->pad);
-	return rows < p->height ? rows : p->height;
-}
-
-/* Where the bands' rows come from: a page of the scan (or the plain mean of
- * its pages), or the registered stack. Called on the reader thread only,
- * which alone adds to the read and integrate times. */
+/* Where the bands come from: a page of the scan (or the plain mean of its
+ * pages), or the registered stack. Called on the reader thread only, which
+ * alone adds to the read and integrate times. */
 typedef struct row_source {
 	semqr_scan *scan;
 	int page;
 	semqr__stack_rows *stack; /* NULL unless registered */
 	semqr__lines *lines;      /* NULL unless line shifts are corrected */
 	int lines_max;            /* lines per correction block */
-	int width;
 	semqr_scan_summary *sum;
 } row_source;
 
@@ -247,10 +246,11 @@ typedef struct row_source {
 
 /* Corrects the band's new rows for line shifts, block by block, each block
  * with the LINE_CONTEXT corrected rows above it as fixed neighbours. */
-static void source_fix(void *user, unsigned char *data, size_t row_bytes, int y0, int rows,
-                       int first_new)
+static void source_fix(void *user, unsigned char *data, size_t row_bytes, int x0, int width, int y0,
+                       int rows, int first_new)
 {
 	row_source *src = user;
+	(void)x0;
 	(void)y0;
 	if (!src->lines)
 		return;
@@ -259,52 +259,25 @@ static void source_fix(void *user, unsigned char *data, size_t row_bytes, int y0
 	for (int a = first_new; a < rows; a += step) {
 		int top = a - LINE_CONTEXT > 0 ? a - LINE_CONTEXT : 0;
 		int end = a + step < rows ? a + step : rows;
-		semqr__lines_correct(src->lines, data + (size_t)top * row_bytes, (size_t)src->width,
-		                     end - top, a - top, LINE_SWEEPS, NULL);
+		semqr__lines_correct(src->lines, data + (size_t)top * row_bytes, (size_t)width,
+		                     width, end - top, a - top, LINE_SWEEPS, NULL);
 	}
 	src->sum->seconds[SEMQR_STAGE_LINES] += semqr__now() - t0;
 }
 
-static semqr_status source_read(void *user, int y0, int rows, void *dst, size_t stride,
-                                semqr_error *err)
+static semqr_status source_read(void *user, int x0, int y0, int width, int rows, void *dst,
+                                size_t stride, semqr_error *err)
 {
 	row_source *src = user;
 	if (src->stack)
-		return semqr__stack_rows_read(src->stack, y0, rows, dst, stride,
+		return semqr__stack_rows_read(src->stack, x0, y0, width, rows, dst, stride,
 		                              &src->sum->seconds[SEMQR_STAGE_READ],
 		                              &src->sum->seconds[SEMQR_STAGE_INTEGRATE], err);
 	double t0 = semqr__now();
-	semqr_status st = semqr_scan_read_rows(src->scan, src->page, y0, rows, dst, stride, err);
+	semqr_status st =
+	    semqr_scan_read_region(src->scan, src->page, x0, y0, width, rows, dst, stride, err);
 	src->sum->seconds[SEMQR_STAGE_READ] += semqr__now() - t0;
 	return st;
-}
-
-/* The rows of tile row r's band: its cores, halos and pads, within the
- * scan. */
-static void band_rows(const semqr__scan_plan *p, int r, int *y0, int *y1);
-
-/* Copies the tile's buffer (context + pad, scan edges replicated) from the
- * band into dst, dense rows. */
-static void cut_tile(const semqr__band *b, const semqr__scan_plan *p, const semqr__tile *t,
-                     void *dst)
-{
-	size_t px = (size_t)p->bits / 8;
-	int bw = t->ctx_w + 2 * p->pad, bh = t->ctx_h + 2 * p->pad;
-	int x0 = t->ctx_x0 - p->pad;
-	/* Columns [lo, hi) of the buffer come straight from the scan row. */
-	int lo = x0 < 0 ? -x0 : 0;
-	int hi = x0 + bw > p->width ? p->width - x0 : bw;
-	unsigned char *out = dst;
-	for (int y = 0; y < bh; y++) {
-		int sy = clamp_int(t->ctx_y0 - p->pad + y, 0, p->height - 1);
-		const unsigned char *row = b->data + (size_t)(sy - b->y0) * b->row_bytes;
-		unsigned char *o = out + (size_t)y * bw * px;
-		memcpy(o + (size_t)lo * px, row + (size_t)(x0 + lo) * px, (size_t)(hi - lo) * px);
-		for (int x = 0; x < lo; x++)
-			memcpy(o + (size_t)x * px, row, px);
-		for (int x = hi; x < bw; x++)
-			memcpy(o + (size_t)x * px, row + (size_t)(p->width - 1) * px, px);
-	}
 }
 
 static void tile_at(const semqr__scan_plan *p, int col, int row, semqr__tile *t)
@@ -323,12 +296,70 @@ static void tile_at(const semqr__scan_plan *p, int col, int row, semqr__tile *t)
 	t->ctx_h = y1 - t->ctx_y0;
 }
 
+/* Copies the tile's buffer (context + pad, scan edges replicated) from the
+ * band, which holds its columns within the scan, into dst, dense rows. */
+static void cut_tile(const semqr__band *b, const semqr__scan_plan *p, const semqr__tile *t,
+                     void *dst)
+{
+	size_t px = (size_t)p->bits / 8;
+	int bw = t->ctx_w + 2 * p->pad, bh = t->ctx_h + 2 * p->pad;
+	int x0 = t->ctx_x0 - p->pad;
+	/* Columns [lo, hi) of the buffer come straight from the scan row;
+	 * beyond them the band reaches the scan's edge, whose pixel repeats. */
+	int lo = x0 < 0 ? -x0 : 0;
+	int hi = x0 + bw > p->width ? p->width - x0 : bw;
+	unsigned char *out = dst;
+	for (int y = 0; y < bh; y++) {
+		int sy = clamp_int(t->ctx_y0 - p->pad + y, 0, p->height - 1);
+		const unsigned char *row = b->data + (size_t)(sy - b->y0) * b->row_bytes;
+		unsigned char *o = out + (size_t)y * bw * px;
+		memcpy(o + (size_t)lo * px, row + (size_t)(x0 + lo - b->x0) * px,
+		       (size_t)(hi - lo) * px);
+		for (int x = 0; x < lo; x++)
+			memcpy(o + (size_t)x * px, row, px);
+		for (int x = hi; x < bw; x++)
+			memcpy(o + (size_t)x * px, row + (size_t)(p->width - 1 - b->x0) * px, px);
+	}
+}
+
+/* The rows of tile row r's band: its cores, halos and pads, within the
+ * scan. */
 static void band_rows(const semqr__scan_plan *p, int r, int *y0, int *y1)
 {
 	semqr__tile t;
 	tile_at(p, 0, r, &t);
 	*y0 = t.ctx_y0 - p->pad > 0 ? t.ctx_y0 - p->pad : 0;
 	*y1 = t.ctx_y0 + t.ctx_h + p->pad < p->height ? t.ctx_y0 + t.ctx_h + p->pad : p->height;
+}
+
+/* The columns of group g's bands: its tiles' buffers (contexts and pads),
+ * grown by group_margin, within the scan. */
+static void group_columns(const semqr__scan_plan *p, int g, int *x0, int *x1)
+{
+	int c0 = g * p->group_cols;
+	int c1 = c0 + p->group_cols < p->tile_cols ? c0 + p->group_cols : p->tile_cols;
+	semqr__tile first, last;
+	tile_at(p, c0, 0, &first);
+	tile_at(p, c1 - 1, 0, &last);
+	int reach = p->pad + p->group_margin;
+	*x0 = first.ctx_x0 - reach > 0 ? first.ctx_x0 - reach : 0;
+	*x1 = last.ctx_x0 + last.ctx_w + reach < p->width ? last.ctx_x0 + last.ctx_w + reach
+	                                                  : p->width;
+}
+
+/* Rows of the band: those of one row of tiles with halos and pads. */
+static int band_rows_max(const semqr__scan_plan *p)
+{
+	int rows = p->tile + 2 * (p->halo + p->pad);
+	return rows < p->height ? rows : p->height;
+}
+
+/* Groups of at most `cols` tile columns (>= 1), spread evenly. */
+static void set_groups(semqr__scan_plan *p, int cols)
+{
+	int groups = (p->tile_cols + cols - 1) / cols;
+	p->group_cols = (p->tile_cols + groups - 1) / groups;
+	p->groups = (p->tile_cols + p->group_cols - 1) / p->group_cols;
 }
 
 static double mib(size_t bytes)
@@ -533,16 +564,21 @@ static void give_back(pool *p, int slot)
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* Plans the number of decoder threads: the requested (or, when automatic,
- * one per online processor, at most THREADS_AUTO_MAX), fewer while the
- * memory plan exceeds the budget. Returns the memory planned. */
+/* Decoder threads asked for: the requested, or when automatic one per
+ * online processor, at most THREADS_AUTO_MAX. */
+static int threads_wanted(int requested)
+{
+	if (requested >= 0)
+		return requested;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return cpus < 1 ? 1 : cpus > THREADS_AUTO_MAX ? THREADS_AUTO_MAX : (int)cpus;
+}
+
+/* Plans the number of decoder threads: those wanted, fewer while the memory
+ * plan exceeds the budget. Returns the memory planned. */
 static size_t plan_threads(semqr__scan_plan *plan, int requested, size_t fixed, size_t budget)
 {
-	int n = requested;
-	if (n < 0) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		n = cpus < 1 ? 1 : cpus > THREADS_AUTO_MAX ? THREADS_AUTO_MAX : (int)cpus;
-	}
+	int n = threads_wanted(requested);
 	size_t slot = semqr__slot_bytes(plan);
 	while (n > 0 && fixed + (size_t)(n + 1) * slot > budget)
 		n--;
@@ -550,11 +586,11 @@ static size_t plan_threads(semqr__scan_plan *plan, int requested, size_t fixed, 
 	return fixed + (size_t)(n + 1) * slot;
 }
 
-/* A registered stack's drift and the size of its reader. */
+/* A registered stack's drift and how far its frames reach. */
 typedef struct stack_plan {
 	semqr__drift *drift;
-	int chunk;
-	size_t bytes;
+	semqr__stack_margins margins;
+	int frame_bits;
 } stack_plan;
 
 /* Largest share of the budget the stack reader's chunk takes: an eighth, at
@@ -563,7 +599,7 @@ typedef struct stack_plan {
 #define STACK_SHARE_MAX ((size_t)64 << 20)
 
 /* Measures every frame's drift against frame 0 (reported through
- * opts->frame and the summary) and sizes the stack reader's chunks. */
+ * opts->frame and the summary) and the margins the stack reader needs. */
 static semqr_status stack_prepare(semqr_scan *scan, const semqr_scan_info *info,
                                   const semqr_scan_decode_options *opts, semqr_scan_summary *sum,
                                   stack_plan *sp, semqr_error *err)
@@ -592,132 +628,278 @@ static semqr_status stack_prepare(semqr_scan *scan, const semqr_scan_info *info,
 	sum->register_tiles = dt.reg.tiles;
 	semqr__drift_report(sp->drift, info, opts->frame_period_s, opts->frame, opts->frame_user,
 	                    sum);
-	int margin = semqr__stack_rows_margin(sp->drift);
-	if (margin < 0)
+	sp->frame_bits = info->bits;
+	if (semqr__stack_rows_margins(sp->drift, &sp->margins) < 0)
 		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "scan decoder: out of memory");
-	size_t share = opts->memory_budget / 8 < STACK_SHARE_MAX ? opts->memory_budget / 8
-	                                                           : STACK_SHARE_MAX;
-	sp->chunk = semqr__stack_rows_chunk(info->width, info->bits, margin, share);
-	if (!sp->chunk)
-		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
-		                   "scan decoder: averaging the registered frames %d rows at a time "
-		                   "(%d pixels wide, frames shifted by up to %d rows) needs more "
-		                   "than an eighth of the memory budget of %.1f MiB; give a larger "
-		                   "budget",
-		                   SEMQR__STACK_CHUNK_MIN, info->width, margin - 2,
-		                   mib(opts->memory_budget));
-	sp->bytes = semqr__stack_rows_bytes(info->width, info->bits, margin, sp->chunk);
+	return SEMQR_OK;
+}
+
+/* Column groups. Tiles are processed group by group: a group is a range of
+ * adjacent tile columns, read top to bottom in bands holding only its
+ * columns (its tiles' contexts and pads), so that the band buffers, and the
+ * line corrector and stack reader sized by them, follow the group, not the
+ * scan's width. A group spans at most GROUP_CORE_PX of tile cores (one
+ * tile column when a tile is wider): memory stops growing beyond the width
+ * of a 16k scan. Where reading columns costs whole rows anyway
+ * (semqr_scan_info.column_reads 0: compressed strips, PNG, JPEG), every
+ * group would decode the whole scan again, so the bands span the full width
+ * when that fits the budget; a band callback (opts->band) is handed full
+ * rows, so it takes the full width too. Narrower groups are taken only
+ * while the plan with the decoder threads wanted exceeds the budget (the
+ * widest that fits, the decoders being worth more than wide bands), down to
+ * one tile column; a scan of compressed strips is then decoded once per
+ * group. */
+#define GROUP_CORE_PX 16384
+
+/* What the bands' size sets: the grid and the memory of everything that
+ * grows with a band. */
+typedef struct band_layout {
+	int *x0, *x1; /* columns of each group (tile_cols entries of room) */
+	int *y0, *y1; /* rows of each row of tiles' bands */
+	semqr__band_grid grid;
+	int width;          /* the widest group's columns */
+	size_t band_bytes;  /* the two band buffers */
+	int lines_max;      /* lines per line correction block */
+	size_t line_bytes;  /* the line corrector, 0 when off */
+	int stack_chunk;    /* rows per stack reader chunk; 0: not within its share */
+	size_t stack_bytes; /* the stack reader, 0 when not registered */
+} band_layout;
+
+/* Frees L's arrays; L stays valid (empty). */
+static void layout_free(band_layout *L)
+{
+	free(L->x0);
+	free(L->x1);
+	free(L->y0);
+	free(L->y1);
+	L->x0 = L->x1 = L->y0 = L->y1 = NULL;
+}
+
+/* Allocates L's arrays for p's tile grid and fills the row bands. */
+static semqr_status layout_alloc(const semqr__scan_plan *p, band_layout *L, semqr_error *err)
+{
+	memset(L, 0, sizeof *L);
+	L->x0 = malloc((size_t)p->tile_cols * sizeof *L->x0);
+	L->x1 = malloc((size_t)p->tile_cols * sizeof *L->x1);
+	L->y0 = malloc((size_t)p->tile_rows * sizeof *L->y0);
+	L->y1 = malloc((size_t)p->tile_rows * sizeof *L->y1);
+	if (!L->x0 || !L->x1 || !L->y0 || !L->y1) {
+		layout_free(L);
+		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "scan decoder: out of memory");
+	}
+	for (int r = 0; r < p->tile_rows; r++)
+		band_rows(p, r, &L->y0[r], &L->y1[r]);
+	return SEMQR_OK;
+}
+
+/* Fills L for p's groups. */
+static void layout_groups(const semqr__scan_plan *p, const semqr_scan_decode_options *opts,
+                          const stack_plan *sp, band_layout *L)
+{
+	L->width = 0;
+	for (int g = 0; g < p->groups; g++) {
+		group_columns(p, g, &L->x0[g], &L->x1[g]);
+		L->width = L->x1[g] - L->x0[g] > L->width ? L->x1[g] - L->x0[g] : L->width;
+	}
+	L->grid = (semqr__band_grid){L->x0, L->x1, p->groups, L->y0, L->y1, p->tile_rows};
+	L->band_bytes = semqr__band_reader_bytes(&L->grid, (size_t)p->bits / 8);
+	/* Line correction blocks: LINE_BLOCK_BYTES, at least a few lines. */
+	size_t line_one = semqr__lines_bytes(L->width, 1) - semqr__lines_bytes(L->width, 0);
+	int lines_max = (int)(LINE_BLOCK_BYTES / line_one);
+	L->lines_max = lines_max < LINE_CONTEXT + 8 ? LINE_CONTEXT + 8
+	               : lines_max > 256            ? 256
+	                                            : lines_max;
+	L->line_bytes = opts->line_shifts ? semqr__lines_bytes(L->width, L->lines_max) : 0;
+	L->stack_chunk = 0;
+	L->stack_bytes = 0;
+	if (sp->drift) {
+		size_t share = opts->memory_budget / 8 < STACK_SHARE_MAX ? opts->memory_budget / 8
+		                                                         : STACK_SHARE_MAX;
+		L->stack_chunk =
+		    semqr__stack_rows_chunk(L->width, p->width, sp->frame_bits, sp->margins, share);
+		if (L->stack_chunk)
+			L->stack_bytes = semqr__stack_rows_bytes(L->width, p->width, sp->frame_bits,
+			                                         sp->margins, L->stack_chunk);
+	}
+}
+
+/* Memory of everything but the decoder slots. */
+static size_t layout_fixed(const semqr__scan_plan *p, const band_layout *L)
+{
+	return L->band_bytes + L->line_bytes + L->stack_bytes + semqr__device_bytes(p);
+}
+
+/* Whether p's groups fit the budget with `threads` decoder threads. */
+static int layout_fits(const semqr__scan_plan *p, const semqr_scan_decode_options *opts,
+                       const stack_plan *sp, band_layout *L, int threads)
+{
+	layout_groups(p, opts, sp, L);
+	size_t need = layout_fixed(p, L) + (size_t)(threads + 1) * semqr__slot_bytes(p);
+	return (!sp->drift || L->stack_chunk) && need <= opts->memory_budget;
+}
+
+/* Chooses the column groups (see above; group_cols > 0 caps their tile
+ * columns, for tests) and the decoder threads, fills L and the summary's
+ * memory and threads, and checks the plan against the budget. */
+static semqr_status plan_layout(semqr__scan_plan *plan, const semqr_scan_info *info,
+                                const semqr_scan_decode_options *opts, int group_cols,
+                                const stack_plan *sp, band_layout *L, semqr_scan_summary *sum,
+                                semqr_error *err)
+{
+	semqr_status st = layout_alloc(plan, L, err);
+	if (st != SEMQR_OK)
+		return st;
+	plan->group_margin = opts->line_shifts ? opts->line_shift_max : 0;
+	int most = plan->tile_cols;
+	if (!opts->band && group_cols > 0)
+		most = group_cols;
+	else if (!opts->band && info->column_reads)
+		most = GROUP_CORE_PX / plan->tile > 1 ? GROUP_CORE_PX / plan->tile : 1;
+	most = most < plan->tile_cols ? most : plan->tile_cols;
+	/* The widest groups that fit (memory grows with their columns). */
+	int threads = threads_wanted(opts->threads);
+	int lo = opts->band ? most : 1, hi = most;
+	while (lo < hi) {
+		int mid = lo + (hi - lo + 1) / 2;
+		set_groups(plan, mid);
+		if (layout_fits(plan, opts, sp, L, threads))
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	set_groups(plan, lo);
+	layout_groups(plan, opts, sp, L);
+	if (sp->drift && !L->stack_chunk)
+		return semqr__fail(
+		    err, SEMQR_ERR_INVALID_ARGUMENT,
+		    "scan decoder: averaging the registered frames %d rows at a time "
+		    "(%d pixels wide, frames shifted by up to %d rows) needs more "
+		    "than an eighth of the memory budget of %.1f MiB; give a larger "
+		    "budget",
+		    SEMQR__STACK_CHUNK_MIN, L->width, sp->margins.y - 2, mib(opts->memory_budget));
+	size_t fixed = layout_fixed(plan, L);
+	sum->memory_bytes = plan_threads(plan, opts->threads, fixed, opts->memory_budget);
+	sum->threads = plan->threads;
+	if (sum->memory_bytes > opts->memory_budget) {
+		char groups[64] = "";
+		if (plan->groups > 1)
+			snprintf(groups, sizeof groups, " (column groups of %d tile columns)",
+			         plan->group_cols);
+		size_t extra = L->line_bytes + L->stack_bytes;
+		return semqr__fail(
+		    err, SEMQR_ERR_INVALID_ARGUMENT,
+		    "scan decoder: two bands of %d x %d pixels at %d bits%s%s (%.1f "
+		    "MiB) and the tile buffers of %d x %d pixels (%.1f MiB) exceed "
+		    "the memory budget of %.1f MiB; give a smaller tile or a larger "
+		    "budget",
+		    L->width, band_rows_max(plan), plan->bits, groups,
+		    L->line_bytes && L->stack_bytes ? ", the line corrector's blocks "
+		                                      "and the stack reader's chunks"
+		    : L->line_bytes                 ? " with the line corrector's blocks"
+		    : L->stack_bytes                ? ", the stack reader's chunks"
+		                                    : "",
+		    mib(L->band_bytes + extra), plan->buf_w, plan->buf_h,
+		    mib(sum->memory_bytes - L->band_bytes - extra), mib(opts->memory_budget));
+	}
+	return SEMQR_OK;
+}
+
+/* Runs the tiles of band b (group g, tile row `row`) through the device
+ * stages and hands them to the decoders. */
+static semqr_status band_tiles(const semqr__band *b, const semqr__scan_plan *plan, int g, int row,
+                               semqr__tile_device *d, emitter *e, semqr_scan_summary *sum,
+                               semqr_error *err)
+{
+	int c0 = g * plan->group_cols;
+	int c1 = c0 + plan->group_cols < plan->tile_cols ? c0 + plan->group_cols : plan->tile_cols;
+	for (int col = c0; col < c1; col++) {
+		semqr__tile t;
+		tile_at(plan, col, row, &t);
+		double t0 = semqr__now();
+		cut_tile(b, plan, &t, d->host_in);
+		sum->seconds[SEMQR_STAGE_UPLOAD] += semqr__now() - t0;
+		int slot = emit_until(e, 1);
+		if (e->status != SEMQR_OK) { /* a decoder failed: stop */
+			give_back(e->p, slot);
+			return SEMQR_OK;
+		}
+		semqr_status st = semqr__device_run(d, plan, &t, &e->p->slots[slot], sum, err);
+		if (st != SEMQR_OK) {
+			give_back(e->p, slot);
+			return st;
+		}
+		submit(e, slot);
+		sum->tiles++;
+	}
 	return SEMQR_OK;
 }
 
 /* The decoding proper, band after band, once the plan (and for a registered
  * stack its drift) is made. */
 static semqr_status decode_bands(semqr_scan *scan, const semqr__scan_plan *plan_in,
-                                 const semqr_scan_decode_options *opts, const stack_plan *sp,
-                                 semqr_scan_callback cb, void *user, semqr_scan_summary *sum,
-                                 semqr_error *err)
+                                 const semqr_scan_info *info, const semqr_scan_decode_options *opts,
+                                 int group_cols, const stack_plan *sp, semqr_scan_callback cb,
+                                 void *user, semqr_scan_summary *sum, semqr_error *err)
 {
 	semqr__scan_plan plan = *plan_in;
-	semqr_status st = SEMQR_OK;
-	size_t row_bytes = (size_t)plan.width * (size_t)(plan.bits / 8);
-	size_t band_bytes = semqr__band_reader_bytes(row_bytes, band_rows_max(&plan));
-	/* Line correction blocks: LINE_BLOCK_BYTES, at least a few lines. */
-	size_t line_one = semqr__lines_bytes(plan.width, 1) - semqr__lines_bytes(plan.width, 0);
-	int lines_max = (int)(LINE_BLOCK_BYTES / line_one);
-	lines_max = lines_max < LINE_CONTEXT + 8 ? LINE_CONTEXT + 8 : lines_max > 256 ? 256 : lines_max;
-	size_t line_bytes = opts->line_shifts ? semqr__lines_bytes(plan.width, lines_max) : 0;
-	band_bytes += line_bytes;
-	size_t fixed = band_bytes + sp->bytes + semqr__device_bytes(&plan);
-	sum->memory_bytes = plan_threads(&plan, opts->threads, fixed, opts->memory_budget);
-	sum->threads = plan.threads;
-	if (sum->memory_bytes > opts->memory_budget)
-		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
-		                   "scan decoder: two bands of %d x %d pixels at %d bits%s (%.1f MiB)%s "
-		                   "and the tile buffers of %d x %d pixels (%.1f MiB) exceed the memory "
-		                   "budget of %.1f MiB; give a smaller tile or a larger budget",
-		                   plan.width, band_rows_max(&plan), plan.bits,
-		                   line_bytes ? " with the line corrector's blocks" : "", mib(band_bytes),
-		                   sp->bytes ? ", the stack reader's chunks" : "", plan.buf_w,
-		                   plan.buf_h, mib(sum->memory_bytes - band_bytes - sp->bytes),
-		                   mib(opts->memory_budget));
-
-	semqr_cl_device_info dev;
-	if ((st = semqr_cl_select_device(opts->device, &dev, err)) != SEMQR_OK)
-		return st;
-	snprintf(sum->device, sizeof sum->device, "%s", dev.name);
-	semqr__tile_device d;
-	if ((st = semqr__device_create(&plan, &dev, &d, err)) != SEMQR_OK)
-		return st;
-	row_source src = {scan, plan.page, NULL, NULL, lines_max, plan.width, sum};
-	if (opts->line_shifts &&
-	    (st = semqr__lines_create(plan.width, plan.bits, opts->line_shift_max, lines_max,
-	                              &src.lines, err)) != SEMQR_OK) {
-		semqr__device_destroy(&d);
+	band_layout L;
+	semqr_status st = plan_layout(&plan, info, opts, group_cols, sp, &L, sum, err);
+	if (st != SEMQR_OK) {
+		layout_free(&L);
 		return st;
 	}
-	if (sp->drift) {
-		st = semqr__stack_rows_create(scan, sp->drift, &dev, sp->chunk, &src.stack, err);
-		if (st != SEMQR_OK) {
-			semqr__lines_destroy(src.lines);
-			semqr__device_destroy(&d);
-			return st;
-		}
-		sum->frames_integrated = semqr__stack_rows_frames(src.stack);
+	semqr_cl_device_info dev;
+	semqr__tile_device d;
+	st = semqr_cl_select_device(opts->device, &dev, err);
+	if (st == SEMQR_OK) {
+		snprintf(sum->device, sizeof sum->device, "%s", dev.name);
+		st = semqr__device_create(&plan, &dev, &d, err);
+	}
+	if (st != SEMQR_OK) {
+		layout_free(&L);
+		return st;
+	}
+	row_source src = {scan, plan.page, NULL, NULL, L.lines_max, sum};
+	if (opts->line_shifts)
+		st = semqr__lines_create(L.width, plan.bits, opts->line_shift_max, L.lines_max,
+		                         &src.lines, err);
+	if (st == SEMQR_OK && sp->drift) {
+		st = semqr__stack_rows_create(scan, sp->drift, &dev, L.width, L.stack_chunk,
+		                              &src.stack, err);
+		if (st == SEMQR_OK)
+			sum->frames_integrated = semqr__stack_rows_frames(src.stack);
 	}
 	pool p;
-	if ((st = pool_create(&p, &plan, err)) != SEMQR_OK) {
-		semqr__lines_destroy(src.lines);
-		semqr__stack_rows_destroy(src.stack);
-		semqr__device_destroy(&d);
-		return st;
-	}
-	int *y0 = malloc((size_t)plan.tile_rows * sizeof *y0);
-	int *y1 = malloc((size_t)plan.tile_rows * sizeof *y1);
+	int have_pool = st == SEMQR_OK && (st = pool_create(&p, &plan, err)) == SEMQR_OK;
 	semqr__band_reader *reader = NULL;
-	if (!y0 || !y1)
-		st = semqr__fail(err, SEMQR_ERR_NO_MEMORY, "scan decoder: out of memory");
-	for (int r = 0; st == SEMQR_OK && r < plan.tile_rows; r++)
-		band_rows(&plan, r, &y0[r], &y1[r]);
 	if (st == SEMQR_OK)
-		st = semqr__band_reader_start(y0, y1, plan.tile_rows, band_rows_max(&plan),
-		                              plan.width, row_bytes, source_read, source_fix, &src,
-		                              &reader, err);
+		st = semqr__band_reader_start(&L.grid, (size_t)plan.bits / 8, source_read,
+		                              source_fix, &src, &reader, err);
 
 	emitter e = {&p, 0, 0, cb, user, sum, SEMQR_OK, {SEMQR_OK, ""}};
-	for (int row = 0; row < plan.tile_rows && st == SEMQR_OK && e.status == SEMQR_OK; row++) {
+	int bands = plan.groups * plan.tile_rows;
+	for (int k = 0; k < bands && st == SEMQR_OK && e.status == SEMQR_OK; k++) {
 		semqr__band b;
 		double t0 = semqr__now();
-		st = semqr__band_reader_wait(reader, row, &b, err);
+		st = semqr__band_reader_wait(reader, k, &b, err);
 		sum->seconds_read_wait += semqr__now() - t0;
+		/* A band callback implies one group: the band is full rows. */
 		if (st == SEMQR_OK && opts->band)
-			opts->band(opts->band_user, b.y0, b.rows, b.data, plan.bits, (size_t)plan.width);
-		for (int col = 0; col < plan.tile_cols && st == SEMQR_OK; col++) {
-			semqr__tile t;
-			tile_at(&plan, col, row, &t);
-			t0 = semqr__now();
-			cut_tile(&b, &plan, &t, d.host_in);
-			sum->seconds[SEMQR_STAGE_UPLOAD] += semqr__now() - t0;
-			int slot = emit_until(&e, 1);
-			if (e.status != SEMQR_OK) { /* a decoder failed: stop */
-				give_back(&p, slot);
-				break;
-			}
-			st = semqr__device_run(&d, &plan, &t, &p.slots[slot], sum, err);
-			if (st != SEMQR_OK) {
-				give_back(&p, slot);
-				break;
-			}
-			submit(&e, slot);
-			sum->tiles++;
-		}
-		semqr__band_reader_release(reader, row);
+			opts->band(opts->band_user, b.y0, b.rows, b.data, plan.bits,
+			           (size_t)b.width);
+		if (st == SEMQR_OK)
+			st = band_tiles(&b, &plan, k / plan.tile_rows, k % plan.tile_rows, &d, &e,
+			                sum, err);
+		semqr__band_reader_release(reader, k);
 	}
-	/* The tiles handed out are reported even after an error. */
-	emit_until(&e, 0);
-	if (st == SEMQR_OK && e.status != SEMQR_OK) {
-		st = e.status;
-		if (err)
-			*err = e.err;
+	if (have_pool) {
+		/* The tiles handed out are reported even after an error. */
+		emit_until(&e, 0);
+		if (st == SEMQR_OK && e.status != SEMQR_OK) {
+			st = e.status;
+			if (err)
+				*err = e.err;
+		}
 	}
 	/* The reader's times are complete once it has stopped. */
 	semqr__band_reader_stop(reader);
@@ -727,17 +909,24 @@ static semqr_status decode_bands(semqr_scan *scan, const semqr__scan_plan *plan_
 		sum->line_shift_max_px = ls.max_abs;
 		semqr__lines_destroy(src.lines);
 	}
-	free(y0);
-	free(y1);
-	pool_destroy(&p);
+	if (have_pool)
+		pool_destroy(&p);
 	semqr__stack_rows_destroy(src.stack);
 	semqr__device_destroy(&d);
+	layout_free(&L);
 	return st;
 }
 
 semqr_status semqr_decode_scan(semqr_scan *scan, const semqr_scan_decode_options *opts,
                                semqr_scan_callback cb, void *user, semqr_scan_summary *summary,
                                semqr_error *err)
+{
+	return semqr__decode_scan_grouped(scan, opts, 0, cb, user, summary, err);
+}
+
+semqr_status semqr__decode_scan_grouped(semqr_scan *scan, const semqr_scan_decode_options *opts,
+                                        int group_cols, semqr_scan_callback cb, void *user,
+                                        semqr_scan_summary *summary, semqr_error *err)
 {
 	double t_start = semqr__now();
 	semqr_scan_decode_options defaults;
@@ -782,7 +971,7 @@ semqr_status semqr_decode_scan(semqr_scan *scan, const semqr_scan_decode_options
 		return SEMQR_OK;
 	}
 
-	stack_plan sp = {NULL, 0, 0};
+	stack_plan sp = {NULL, {0, 0}, 0};
 	if (registered) {
 		/* The averaged frames come as 16-bit grey (pipeline/stack_rows.h). */
 		plan.bits = 16;
@@ -792,7 +981,7 @@ semqr_status semqr_decode_scan(semqr_scan *scan, const semqr_scan_decode_options
 			return st;
 		}
 	}
-	st = decode_bands(scan, &plan, opts, &sp, cb, user, sum, err);
+	st = decode_bands(scan, &plan, &info, opts, group_cols, &sp, cb, user, sum, err);
 	semqr__drift_destroy(sp.drift);
 	sum->seconds_total = semqr__now() - t_start;
 	return st;

@@ -14,14 +14,20 @@
  * symbol is reported exactly once however many tiles see it (deduplication
  * by construction: the cores partition the scan).
  *
- * Memory. The scan is read as bands of rows: the full scan width times the
- * rows of one row of tiles with their halos, at the file's native depth (16
- * bits for a registered stack), rows shared by consecutive bands being kept
- * rather than read again; two bands, the one in use and the next. With
- * the per-tile host and device buffers this is the memory used, whatever
- * the scan's height; semqr_decode_scan checks the total against
- * memory_budget before reading anything and fails with
- * SEMQR_ERR_INVALID_ARGUMENT naming the sizes when it does not fit.
+ * Memory. The tiles are processed in column groups: adjacent tile columns
+ * spanning at most 16384 pixels of cores, each group read top to bottom as
+ * bands of rows of its own columns: its tiles with their halos, at the
+ * file's native depth (16 bits for a registered stack), rows shared by
+ * consecutive bands being kept rather than read again; two bands, the one
+ * in use and the next. With the per-tile host and device buffers this is
+ * the memory used, whatever the scan's height, and beyond a 16k scan
+ * whatever its width. Where reading some columns costs whole rows anyway
+ * (semqr_scan_info.column_reads 0: compressed strips, PNG, JPEG) and when a
+ * band callback is set, the bands span the full width; narrower groups are
+ * taken when the plan does not fit memory_budget otherwise (a scan of
+ * compressed strips is then decoded once per group). semqr_decode_scan
+ * checks the total against memory_budget before reading anything and fails
+ * with SEMQR_ERR_INVALID_ARGUMENT naming the sizes when it does not fit.
  *
  * Coordinates reported are scan pixels in the convention of the datasets:
  * pixel (x, y) covers [x, x + 1) x [y, y + 1), x to the right, y down, row 0
@@ -32,8 +38,9 @@
  * while the calling thread runs the device stages tile after tile (one
  * in-order queue), and a pool of decoder threads locates and decodes the
  * tiles already through the device. Callbacks are called on the calling
- * thread, tile by tile in scan order, so the output is the same whatever
- * the number of threads. */
+ * thread, tile by tile in the order the tiles are processed (column group
+ * after column group, row by row within a group), so the output is the
+ * same whatever the number of threads. */
 #ifndef SEMQR_DECODE_H
 #define SEMQR_DECODE_H
 
@@ -72,9 +79,11 @@ typedef struct semqr_scan_frame {
 typedef void (*semqr_scan_frame_callback)(void *user, const semqr_scan_frame *frame);
 
 /* Receives each band of scan rows as it is read: rows y0 .. y0 + rows - 1,
- * pixels uint8_t or uint16_t by bits, rows stride pixels apart. Bands come in
- * increasing y0 and may overlap their predecessor (rows shared with the next
- * row of tiles are handed again). For overlays and progress reports. */
+ * every column, pixels uint8_t or uint16_t by bits, rows stride pixels apart.
+ * Bands come in increasing y0 and may overlap their predecessor (rows shared
+ * with the next row of tiles are handed again). For overlays and progress
+ * reports: setting one makes the decoder read full-width bands (see Memory
+ * above), so leave it NULL when nothing needs it. */
 typedef void (*semqr_scan_band_callback)(void *user, int y0, int rows, const void *pixels,
                                          int bits, size_t stride);
 
@@ -195,8 +204,9 @@ typedef struct semqr_scan_symbol {
 	int tile_col, tile_row;      /* the tile that reported it */
 } semqr_scan_symbol;
 
-/* Receives every located symbol, in tile order (row by row), within a tile
- * in the locator's order. */
+/* Receives every located symbol, in tile order (column group after column
+ * group, row by row within a group; see Memory above), within a tile in the
+ * locator's order. */
 typedef void (*semqr_scan_callback)(void *user, const semqr_scan_symbol *symbol);
 
 /* Stage timings, in seconds. The device stages (flatten, denoise, binarize,

@@ -1,10 +1,33 @@
 /* semqr — streaming reader for whole-plate SEM scans.
  *
- * A scan is opened once and read as bands of rows, so memory follows the
- * band, never the scan: for TIFF the reader keeps at most one row of decoded
- * strips or tiles per page (the strips or tiles the last band touched), so
- * bands read with increasing y0 decode each strip or tile once. PNG is read
- * row by row in file order; binary PGM/PBM by seeking to the band.
+ * A scan is opened once and read as regions: a range of columns of a band of
+ * rows (semqr_scan_read_region; semqr_scan_read_rows is the full-width case),
+ * so memory follows the region, never the scan. What a region costs depends
+ * on the file's layout (semqr_scan_info.column_reads tells the two kinds
+ * apart):
+ * - TIFF tiles: only the tiles the region touches are decoded; the reader
+ *   keeps, per page, those tiles of the last row of tiles it decoded, so
+ *   regions of the same columns read with increasing y0 decode each tile
+ *   once (a tile under the columns of two different regions is decoded for
+ *   each).
+ * - Uncompressed TIFF strips and raw PGM/PBM: only the bytes of the region's
+ *   columns are read from the file, row by row, and nothing is cached; a
+ *   huge single strip or a very wide row is never held whole.
+ * - Compressed TIFF strips: a strip is the unit of compression, so the strip
+ *   is decoded whole (at most SEMQR_SCAN_ALLOC_MAX bytes) and the region
+ *   copied out of it; the reader keeps the last decoded strip per page, so
+ *   regions of any columns within it cost one decoding, but reading a scan
+ *   in column ranges top to bottom, range after range, decodes every strip
+ *   once per range.
+ * - PNG and JPEG are sequential: rows are decoded in file order, one row
+ *   buffer in memory, the region's columns kept; a region above the last
+ *   row decoded restarts the decoder from the start of the file, so a scan
+ *   read in column ranges is decoded once per range: read such files in
+ *   full-width bands.
+ * - Other TIFF layouts (read through libtiff's RGBA interface, below),
+ *   interlaced PNG and plain (ASCII) PGM/PBM cannot be streamed: they are
+ *   decoded whole (the TIFF page when first read, the others when opened),
+ *   and any region is then a copy.
  *
  * Pixels are delivered at the file's native depth: 8-bit (uint8_t) or 16-bit
  * (uint16_t) grey, 0 black. TIFF: 8/16-bit grey (MinIsWhite inverted), 1, 2
@@ -14,8 +37,6 @@
  * Other layouts libtiff renders (separate planes, YCbCr, CMYK, ...) are read
  * through its RGBA interface as 8-bit grey, a whole page at a time, honouring
  * Orientation.
- * Plain (ASCII) PGM/PBM and interlaced PNG cannot be streamed; they are read
- * whole when opened.
  *
  * Vendor metadata (FEI/Thermo tags 34682/34680, Zeiss SmartSEM 34118, Fibics
  * 51023, Tescan 50431) gives the pixel size and, for FEI, the height of the
@@ -47,13 +68,14 @@ extern "C" {
 
 typedef struct semqr_scan semqr_scan;
 
-/* The page argument of semqr_scan_read_rows that asks for the mean of all
- * pages, rounded to nearest (halves up). */
+/* The page argument of semqr_scan_read_region and semqr_scan_read_rows that
+ * asks for the mean of all pages, rounded to nearest (halves up). */
 #define SEMQR_SCAN_MEAN (-1)
 
 /* Largest single buffer the reader (and libtiff for it) allocates: a row of
- * decoded strips or tiles, or a compressed strip. Larger files fail with
- * SEMQR_ERR_FORMAT before allocating. */
+ * decoded tiles, a decoded or compressed strip, or a stored row of an
+ * uncompressed strip. Larger files fail with SEMQR_ERR_FORMAT before
+ * allocating. */
 #define SEMQR_SCAN_ALLOC_MAX ((size_t)1 << 30)
 
 /* Largest number of pages accepted (so that sums of 16-bit pages fit in 32
@@ -71,7 +93,7 @@ typedef struct semqr_scan_options {
 typedef struct semqr_scan_info {
 	int width, height;        /* the image proper: data bar rows excluded */
 	int stored_height;        /* rows in the file (height + data bar rows) */
-	int bits;                 /* 8 or 16: the depth semqr_scan_read_rows delivers */
+	int bits;                 /* 8 or 16: the depth regions are delivered at */
 	int pages;                /* >= 1; reduced-resolution subfiles are not pages */
 	double pixel_nm_x;        /* nanometres per pixel, 0 when unknown */
 	double pixel_nm_y;
@@ -98,6 +120,12 @@ typedef struct semqr_scan_info {
 	int bigtiff;              /* 1 for BigTIFF */
 	uint32_t block_width;     /* tile size, or width x rows per strip (page 0); */
 	uint32_t block_height;    /* for PNG/PGM width x 1 */
+	int column_reads;         /* 1: a region costs its own columns only (TIFF tiles,
+	                             uncompressed strips, raw PGM/PBM, files held whole);
+	                             0: whole rows or strips are decoded whatever the
+	                             columns (compressed strips, PNG, JPEG), so reading a
+	                             scan in column ranges decodes it once per range.
+	                             For several pages: 1 only when it holds for each */
 } semqr_scan_info;
 
 /* Opens path (TIFF, PNG or PGM/PBM, by signature). options may be NULL for
@@ -109,11 +137,23 @@ semqr_status semqr_scan_open(const char *path, const semqr_scan_options *options
 /* Fills *info; never fails on an open scan. */
 void semqr_scan_get_info(const semqr_scan *scan, semqr_scan_info *info);
 
-/* Reads rows y0 .. y0 + rows - 1 (within 0 .. info.height - 1) of page
- * `page` (0 .. info.pages - 1, or SEMQR_SCAN_MEAN) into dst, whose rows start
- * dst_stride pixels apart (>= info.width); pixels are uint8_t or uint16_t by
- * info.bits. Bands read with increasing y0 decode each strip or tile once.
- * On failure dst's contents are unspecified and the scan stays usable. */
+/* Reads the region of columns x0 .. x0 + w - 1 and rows y0 .. y0 + rows - 1
+ * (0 <= x0, 1 <= w <= info.width - x0; 0 <= y0, 1 <= rows <= info.height -
+ * y0) of page `page` (0 .. info.pages - 1, or SEMQR_SCAN_MEAN) into dst,
+ * whose rows start dst_stride pixels apart (dst_stride >= w); pixels are
+ * uint8_t or uint16_t by info.bits, the region's column x0 first. What the
+ * region costs and what the reader keeps between calls depend on the layout
+ * (see the top of this file); for the mean of several pages the region is
+ * read from each page in chunks of rows and summed, with two buffers of at
+ * most 2^20 pixels (at least one row of the region) besides. A region
+ * outside the image, a bad page or a short stride fail with
+ * SEMQR_ERR_INVALID_ARGUMENT naming them. On failure dst's contents are
+ * unspecified and the scan stays usable. */
+semqr_status semqr_scan_read_region(semqr_scan *scan, int page, int x0, int y0, int w, int rows,
+                                    void *dst, size_t dst_stride, semqr_error *err);
+
+/* semqr_scan_read_region of the full width: rows y0 .. y0 + rows - 1, every
+ * column, dst_stride >= info.width. */
 semqr_status semqr_scan_read_rows(semqr_scan *scan, int page, int y0, int rows, void *dst,
                                   size_t dst_stride, semqr_error *err);
 
