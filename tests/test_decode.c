@@ -303,7 +303,8 @@ static void test_version_information(void **state)
 }
 
 /* Version 5-Q: 4 blocks of 33 or 34 codewords with 18 EC codewords each, so
- * errors alone correct 9 codewords per block, erasures up to 18. */
+ * errors alone correct 9 codewords per block, erasures up to 16 (the
+ * budget less the 2 check codewords every erasure decoding leaves). */
 static void test_erasures(void **state)
 {
 	semqr_decode_options no_erasures;
@@ -319,7 +320,7 @@ static void test_erasures(void **state)
 	corrupt_block(1, 12, 12);
 	expect_message(NULL, &d);
 	assert_true(d.erasures[1] > 0);
-	assert_true(2 * d.errors[1] + d.erasures[1] <= 18);
+	assert_true(2 * d.errors[1] + d.erasures[1] <= 16);
 	assert_int_equal(d.erasures_total, d.erasures[1]);
 	assert_true(d.ec_unused < 1.0 - 12.0 / 18.0 + 1e-9);
 	semqr_decoded_free(&d);
@@ -331,28 +332,35 @@ static void test_erasures(void **state)
 	corrupt_block(1, 12, 0);
 	expect_failure(NULL, SEMQR_ERR_DECODE, "1 of 4 Reed-Solomon blocks beyond correction");
 
-	/* 18 marked wrong codewords in every block: the whole budget. */
+	/* 16 marked wrong codewords in every block: the whole erasure budget. */
 	make_symbol(5, SEMQR_ECC_Q, 6);
 	for (int b = 0; b < 4; b++)
-		corrupt_block(b, 18, 18);
+		corrupt_block(b, 16, 16);
 	expect_message(NULL, &d);
 	for (int b = 0; b < 4; b++)
-		assert_true(d.erasures[b] > 0 && 2 * d.errors[b] + d.erasures[b] <= 18);
+		assert_true(d.erasures[b] > 0 && 2 * d.errors[b] + d.erasures[b] <= 16);
+	assert_true(d.ec_unused > 0.0);
 	semqr_decoded_free(&d);
 
-	/* 10 marked plus 4 unmarked wrong codewords: 2 * 4 + 10 = 18. */
+	/* 18 marked: the whole budget would leave no check, so it fails. */
 	make_symbol(5, SEMQR_ECC_Q, 6);
-	corrupt_block(3, 14, 10);
+	corrupt_block(1, 18, 18);
+	expect_failure(NULL, SEMQR_ERR_DECODE, "block 2 (33 codewords, 18 EC)");
+
+	/* 10 marked plus 3 unmarked wrong codewords: 2 * 3 + 10 = 16. */
+	make_symbol(5, SEMQR_ECC_Q, 6);
+	corrupt_block(3, 13, 10);
 	expect_message(NULL, &d);
-	assert_int_equal(d.errors[3], 4);
+	assert_int_equal(d.errors[3], 3);
 	assert_int_equal(d.erasures[3], 10);
 	semqr_decoded_free(&d);
 
-	/* 18 marked codewords of which 11 are wrong (7 are right but unsure). */
+	/* 16 marked codewords of which 11 are wrong (5 are right but unsure):
+	 * beyond errors alone (9), within the erasures. */
 	make_symbol(5, SEMQR_ECC_Q, 6);
-	corrupt_block(0, 18, 18);
+	corrupt_block(0, 16, 16);
 	int restored = 0;
-	for (int k = 0; k < 33 && restored < 7; k++) {
+	for (int k = 0; k < 33 && restored < 5; k++) {
 		const int *mod = &map.order[8 * map.at[0][k]];
 		bool marked = fabsf(dark[mod[0]] - 0.5f) < 0.1f;
 		bool wrong = false;
@@ -364,18 +372,18 @@ static void test_erasures(void **state)
 			dark[mod[j]] = symbol.modules[mod[j]] ? 0.5f + TEST_UNSURE : 0.5f - TEST_UNSURE;
 		restored++;
 	}
-	assert_int_equal(restored, 7);
+	assert_int_equal(restored, 5);
 	expect_message(NULL, &d);
 	assert_true(d.erasures[0] > 0);
 	semqr_decoded_free(&d);
 
-	/* One more than the budget, marked: fails, naming the block. */
+	/* One more than the erasure budget, marked: fails, naming the block. */
 	make_symbol(5, SEMQR_ECC_Q, 6);
-	corrupt_block(2, 19, 19);
+	corrupt_block(2, 17, 17);
 	expect_failure(NULL, SEMQR_ERR_DECODE, "block 3 (34 codewords, 18 EC)");
-	/* 10 marked plus 5 unmarked: 2 * 5 + 10 = 20 > 18. */
+	/* 10 marked plus 4 unmarked: 2 * 4 + 10 = 18 > 16. */
 	make_symbol(5, SEMQR_ECC_Q, 6);
-	corrupt_block(2, 15, 10);
+	corrupt_block(2, 14, 10);
 	expect_failure(NULL, SEMQR_ERR_DECODE, "beyond correction");
 }
 

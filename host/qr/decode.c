@@ -168,17 +168,21 @@ static bool gmd_accepts(const uint8_t *received, const uint8_t *decoded, const f
 
 /* Corrects block[0..n-1] (the last ec codewords are EC codewords) in place.
  * First errors only, within `budget` (2 * errors <= budget). When that fails
- * and erasures are allowed, generalized-minimum-distance decoding: the f least
- * reliable codewords (ties by position) are erased for f = 2, 4, ... up to
- * the budget (the last trial erases the whole budget when it is odd), errors
- * corrected within what the erasures leave, and the first decoding accepted
- * by gmd_accepts() is taken; at most (budget + 1) / 2 trials. When more than
- * `budget` codewords have a module at p = 0.5 exactly, tau is 0, nothing
- * ranks the candidates for erasure and no trial is made.
+ * and erasures are allowed, generalized-minimum-distance decoding within
+ * the erasure budget b' = budget - SEMQR__ERASURE_SPARE: the f least reliable
+ * codewords (ties by position) are erased for f = 2, 4, ... up to b' (the
+ * last trial erases b' when it is odd), errors corrected within what the
+ * erasures leave (2 * errors + f <= b'), and the first decoding accepted by
+ * gmd_accepts() is taken; at most (b' + 1) / 2 trials. When more than b'
+ * codewords have a module at p = 0.5 exactly, tau is 0, nothing ranks the
+ * candidates for erasure and no trial is made.
  *
- * A decoding that spends the whole budget on erasures has no redundancy left
- * to notice an error among the codewords taken as reliable; the result then
- * reports ec_unused = 0. rs_decode re-checks the syndromes of every decoding.
+ * Why the spare: a decoding that spends the whole budget on erasures has no
+ * redundancy left to notice an error among the codewords taken as reliable
+ * (with f = ec erasures some codeword always agrees with the n - ec others),
+ * and only the reliabilities would then vouch for it; low-dose plates gave
+ * such wrong payloads. Two check codewords left unused make a wrong
+ * decoding pass rs_decode's syndrome check with probability about 256^-2.
  * Returns 0 and the errors and erasures used, or -1 leaving the block as
  * received. */
 static int correct_block(uint8_t *block, const float *rel, int n, int ec, int budget,
@@ -186,7 +190,8 @@ static int correct_block(uint8_t *block, const float *rel, int n, int ec, int bu
 {
 	if (semqr__rs_decode(block, n, ec, NULL, 0, budget, errors, erasures) == 0)
 		return 0;
-	if (!use_erasures)
+	int ebudget = budget - SEMQR__ERASURE_SPARE;
+	if (!use_erasures || ebudget < 2)
 		return -1;
 	int by_rel[SEMQR_BLOCK_LEN_MAX];
 	for (int i = 0; i < n; i++) {
@@ -195,16 +200,16 @@ static int correct_block(uint8_t *block, const float *rel, int n, int ec, int bu
 			by_rel[k] = by_rel[k - 1];
 		by_rel[k] = i;
 	}
-	float tau = rel[by_rel[budget]]; /* budget <= ec < n */
+	float tau = rel[by_rel[ebudget]]; /* ebudget < ec < n */
 	if (tau == 0)
 		return -1;
 
 	uint8_t trial[SEMQR_BLOCK_LEN_MAX];
-	for (int f = 2; f <= budget + 1; f += 2) {
-		int nf = f <= budget ? f : budget;
+	for (int f = 2; f <= ebudget + 1; f += 2) {
+		int nf = f <= ebudget ? f : ebudget;
 		memcpy(trial, block, (size_t)n);
 		int e, used;
-		if (semqr__rs_decode(trial, n, ec, by_rel, nf, budget, &e, &used) == 0 &&
+		if (semqr__rs_decode(trial, n, ec, by_rel, nf, ebudget, &e, &used) == 0 &&
 		    gmd_accepts(block, trial, rel, n, budget, tau)) {
 			memcpy(block, trial, (size_t)n);
 			*errors = e;

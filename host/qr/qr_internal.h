@@ -37,6 +37,11 @@ int semqr__data_codewords(int version, semqr_ecc ecc);
  * 2-L, 1 for 1-Q, 1-H and 3-L, else 0): per block, at most
  * ec_per_block - p of 2*errors + erasures may be corrected. */
 int semqr__misdecode_protection(int version, semqr_ecc ecc);
+
+/* Check codewords every decoding with erasures leaves unused, so that the
+ * syndromes still check it (host/qr/decode.c, correct_block): the erasure
+ * budget of a block is its correction budget less this. */
+#define SEMQR__ERASURE_SPARE 2
 /* Centre coordinates of alignment patterns along one axis, ascending; returns
  * their count (0 for version 1, else 2..7). out must hold 7. */
 int semqr__alignment_positions(int version, int out[7]);
