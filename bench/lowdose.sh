@@ -259,7 +259,8 @@ if want ablation; then
   need_venv
   picks=$("$venv/bin/python" bench/lowdose.py --bench "$out" --pick "$ablation_doses")
   rm -rf "$out/semqr/ablation"
-  variants=("all-on" "no-denoise:--no-denoise" "centre:--sampling centre"
+  variants=("all-on" "no-denoise:--no-denoise" "sigma-third:--denoise-sigma 2.042"
+            "centre:--sampling centre"
             "no-erasures:--no-erasures" "no-retry:--retry-ms 0")
   mapfile -t pick_list <<< "$picks"
   for pick in "${pick_list[@]}"; do

@@ -91,6 +91,50 @@ __kernel void name(__global const type *in, int in_origin, int in_stride,       
 FLATTEN_ANSCOMBE(flatten_anscombe_u8, uchar)
 FLATTEN_ANSCOMBE(flatten_anscombe_u16, ushort)
 
+/* Binning 2 x 2 (the detect scale 2 of the scan decoder: every later stage
+ * then runs on a quarter of the pixels). Output pixel (x, y), x < ceil(w / 2),
+ * y < ceil(h / 2), covers input columns 2x, 2x + 1 and rows 2y, 2y + 1; an
+ * odd width or height has its last column or row replicated (the block
+ * takes it twice). With S the integer sum of the four values (exact in int,
+ * and in float, being under 2^24):
+ *     plain:    out = (float)S * (1 / (4 vmax)), the block's mean as the
+ *               plain load maps one pixel, v / vmax; its noise is half a
+ *               pixel's;
+ *     Anscombe: out = sqrt(max(N + 3/8, 0)), N = ((float)S - 4 offset) *
+ *               inv_gain the block's total electron count: half the
+ *               Anscombe transform 2 sqrt(N + 3/8) of the count N, which is
+ *               Poisson when the four pixels are, so its noise is close to
+ *               1/2 everywhere: the same halving as the plain mean's, and
+ *               the value equals 2 sqrt(n + 3/32) for the mean count n = N /
+ *               4, the per-pixel transform of the mean up to the small
+ *               offset. (Where a replicated pixel counts twice N is not
+ *               Poisson and its noise a little above 1/2.)
+ * Both take the loads' arguments, with width and height those of the input
+ * window; the output window is ceil(width / 2) x ceil(height / 2). */
+#define FLATTEN_BIN2(name, type, vmax, anscombe)                                     \
+__kernel void name(__global const type *in, int in_origin, int in_stride,            \
+                   int width, int height, float offset, float inv_gain,              \
+                   __global float *out, int out_origin, int out_stride)              \
+{                                                                                    \
+	int x = (int)get_global_id(0);                                               \
+	int y = (int)get_global_id(1);                                               \
+	if (2 * x >= width || 2 * y >= height)                                       \
+		return;                                                              \
+	int x1 = min(2 * x + 1, width - 1), y1 = min(2 * y + 1, height - 1);        \
+	__global const type *r0 = in + in_origin + 2 * y * in_stride;                \
+	__global const type *r1 = in + in_origin + y1 * in_stride;                   \
+	int s = (int)r0[2 * x] + (int)r0[x1] + (int)r1[2 * x] + (int)r1[x1];         \
+	float v = (float)s;                                                          \
+	out[out_origin + y * out_stride + x] =                                       \
+		anscombe ? sqrt(fmax((v - 4.0f * offset) * inv_gain + 0.375f, 0.0f))  \
+		         : v * (1.0f / (4.0f * vmax));                               \
+}
+
+FLATTEN_BIN2(flatten_bin2_u8, uchar, 255.0f, 0)
+FLATTEN_BIN2(flatten_bin2_u16, ushort, 65535.0f, 0)
+FLATTEN_BIN2(flatten_bin2_anscombe_u8, uchar, 255.0f, 1)
+FLATTEN_BIN2(flatten_bin2_anscombe_u16, ushort, 65535.0f, 1)
+
 /* The kernels that read the input window come in three forms, by the
  * input's type: _f32 (float), _u8 (uchar) and _u16 (ushort). An integer
  * input is read as scale * v, scale = 1 / (2^bits - 1), the value the plain

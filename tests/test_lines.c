@@ -247,8 +247,11 @@ static void on_symbol(void *user, const semqr_scan_symbol *s)
 
 /* Whole plates through the scan decoder: a 1024 x 1024 plate at default
  * physics but a line jitter of 2 px (deviation), with and without the
- * correction: with it at least 90 % of the symbols decode, without it at
- * most half; no wrong payload either way. */
+ * correction: with it at least 90 % of the symbols decode, and a quarter of
+ * the symbols more than without it (each symbol's own grid correction
+ * rescues some without it: 9 of 16); no wrong payload either way. Detection
+ * at full resolution (detect scale 1): 2 x 2 binning averages much of a
+ * 2 px jitter away, and the test is about the line corrector. */
 static int decode_count(const char *tiff, const semqr_truth *truth, int line_shifts,
                         double *rms)
 {
@@ -258,6 +261,7 @@ static int decode_count(const char *tiff, const semqr_truth *truth, int line_shi
 	semqr_scan_decode_options o;
 	semqr_scan_decode_options_init(&o);
 	o.line_shifts = line_shifts;
+	o.detect_scale = 1;
 	count_ctx c = {truth, 0, 0};
 	semqr_scan_summary sum;
 	assert_int_equal(semqr_decode_scan(scan, &o, on_symbol, &c, &sum, &err), SEMQR_OK);
@@ -294,7 +298,7 @@ static void test_jittered_plate(void **state)
 	       "%d without\n",
 	       on, inside, rms_on, off);
 	assert_true(10 * on >= 9 * inside);
-	assert_true(2 * off <= inside);
+	assert_true(4 * (on - off) >= inside);
 	assert_true(rms_on > 1.0);
 	semqr_truth_free(&truth);
 }

@@ -3,6 +3,7 @@
  * reported (semqr_decode_scan, semqr/decode.h); with --pure each file is one
  * axis-aligned synthetic symbol image. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,11 +44,19 @@ static void usage(FILE *f)
 	"                     charging jumps) from its neighbours and undo it first\n"
 	"  --line-shift-max N largest line shift searched, 1..32 px (default 8)\n"
 	"  --no-denoise       locate symbols without the module-scale denoising\n"
+	"  --denoise-sigma S  Gaussian sigma of the denoising in pixels, 0.01..5, instead\n"
+	"                     of the one chosen from the module size (0.24 module, or a\n"
+	"                     third of the smallest searched; for comparisons)\n"
 	"  --sampling MODE    module values: soft (default: mean over each module, with\n"
 	"                     its reliability) or centre (one pixel per module, as other\n"
 	"                     readers do; for comparison)\n"
 	"  --retry-ms MS      time budget per undecoded symbol for retries with other\n"
 	"                     thresholds and grid offsets, 0..60000 (default 200; 0: none)\n"
+	"  --detect-scale S   auto (default), 1 or 2: with 2 each tile is binned 2 x 2\n"
+	"                     before symbols are searched and located (4x fewer pixels;\n"
+	"                     positions still in scan pixels); auto takes 2 when the\n"
+	"                     pixel size is known, modules are at least 6 px and the\n"
+	"                     scan has at least 80 quanta per pixel\n"
 	"  --threads N        CPU decoder threads, 0..64 (default: one per processor,\n"
 	"                     at most 16; 0 decodes between tiles on the main thread)\n"
 	"  --overlay FILE.png write a downscaled picture of the scan with the symbols\n"
@@ -70,8 +79,10 @@ static void usage(FILE *f)
 	"unknown), \"module_px\", \"timing\" and \"tile\". A symbol located but not\n"
 	"decoded gives {\"type\":\"failure\", \"file\", \"reason\", and the geometry};\n"
 	"each scan ends with {\"type\":\"summary\"} (counts, sizes, seconds per stage,\n"
-	"device, \"stack\" and \"frames_integrated\"; for a registered stack \"frames\",\n"
-	"each frame's drift: shift_px, shift_nm, shift_rms_px, start_s, and\n"
+	"device, the noise measured in the scan: \"noise\" {level, sd (full scale),\n"
+	"quanta_per_px}, \"denoise_sigma_px\", \"detect_scale\", \"stack\" and \"frames_integrated\"; for a\n"
+	"registered stack \"frames\", each frame's drift: shift_px, shift_nm,\n"
+	"shift_rms_px, start_s, and\n"
 	"\"frame_period_s\", \"drift_max_px\", \"drift_px_per_min\", \"drift_nm_per_min\",\n"
 	"null without a frame period or pixel size). Exit status: 0 when every scan was processed, symbols or not; 1 when\n"
 	"a file could not be read or decoding failed (with --pure: an image without a\n"
@@ -317,6 +328,14 @@ static void print_summary(FILE *f, const char *file, const semqr_scan_summary *s
 	        s->located, s->decoded, s->failed, s->retried, s->rescued, s->memory_bytes,
 	        s->threads);
 	semqr__json_cstring(f, s->device);
+	fprintf(f, ",\"noise\":{\"level\":%.4f,\"sd\":%.5f,\"quanta_per_px\":", s->noise_level,
+	        s->noise_sd);
+	if (isfinite(s->noise_quanta))
+		fprintf(f, "%.1f}", s->noise_quanta);
+	else
+		fputs("null}", f);
+	fprintf(f, ",\"denoise_sigma_px\":%.3f", s->denoise_sigma_px);
+	fprintf(f, ",\"detect_scale\":%d", s->detect_scale);
 	print_stack(f, s, frames, nframes);
 	if (s->seconds[SEMQR_STAGE_LINES] > 0.0)
 		fprintf(f, ",\"line_shift_rms_px\":%.4f,\"line_shift_max_px\":%.4f",
@@ -425,11 +444,13 @@ int semqr_cmd_decode(int argc, char **argv)
 		{"overlay-size", required_argument, NULL, 'S'},
 		{"stack", required_argument, NULL, 'k'},
 		{"no-denoise", no_argument, NULL, 'D'},
+		{"denoise-sigma", required_argument, NULL, 'G'},
 		{"sampling", required_argument, NULL, 's'},
 		{"retry-ms", required_argument, NULL, 'R'},
 		{"frame-period-s", required_argument, NULL, 'F'},
 		{"line-shifts", no_argument, NULL, 'L'},
 		{"line-shift-max", required_argument, NULL, 'X'},
+		{"detect-scale", required_argument, NULL, 'Z'},
 		{NULL, 0, NULL, 0},
 	};
 	semqr_decode_options opts;
@@ -506,6 +527,11 @@ int semqr_cmd_decode(int argc, char **argv)
 			}
 			break;
 		case 'D': sopts_decode.denoise = 0; break;
+		case 'G':
+			if (cli_parse_double("decode", "--denoise-sigma", optarg, 0.01,
+			                     SEMQR_DENOISE_SIGMA_MAX, &sopts_decode.denoise_sigma))
+				return 2;
+			break;
 		case 'L': sopts_decode.line_shifts = 1; break;
 		case 'X':
 			if (cli_parse_int("decode", "--line-shift-max", optarg, 1, 32,
@@ -533,6 +559,16 @@ int semqr_cmd_decode(int argc, char **argv)
 			if (cli_parse_double("decode", "--retry-ms", optarg, 0.0, 60000.0,
 			                     &sopts_decode.retry_ms))
 				return 2;
+			break;
+		case 'Z':
+			if (!strcmp(optarg, "auto") || !strcmp(optarg, "1") || !strcmp(optarg, "2")) {
+				sopts_decode.detect_scale = optarg[0] == 'a' ? 0 : optarg[0] - '0';
+			} else {
+				fprintf(stderr,
+				        "semqr decode: --detect-scale expects auto, 1 or 2, not '%s'\n",
+				        optarg);
+				return 2;
+			}
 			break;
 		case ':':
 			fprintf(stderr, "semqr decode: option '%s' needs a value\n", argv[optind - 1]);

@@ -4,6 +4,8 @@
  *     finders.c   cluster row and column run candidates into finder patterns
  *     group.c     group finder patterns into symbols (three per symbol)
  *     geometry.c  version, module->pixel homography, corners
+ *     grid.c      correction of the module grid inside a symbol (distortion
+ *                 that changes while the symbol is scanned)
  *     sample.c    soft module matrix: p(dark) per module for the decoder (and
  *                 the hard centre sampling of other readers, for comparison)
  *
@@ -40,6 +42,7 @@
 #include <stdint.h>
 
 #include "semqr/error.h"
+#include "semqr/qr.h"
 
 /* ---- inputs ---------------------------------------------------------------- */
 
@@ -202,6 +205,35 @@ semqr_status semqr__group_symbols(const semqr__finder *finders, int n, int max_v
 
 /* ---- geometry (geometry.c) ----------------------------------------------- */
 
+/* A correction of a symbol's module grid for distortion that varies inside
+ * the symbol, which no homography follows: an SEM scans line by line, and
+ * drift that changes while it scans the symbol (a charging jump, drift
+ * acceleration, vibration) moves each line of pixels by its own amount, so
+ * module rows shift along the lines by different amounts (shear that is
+ * not linear) and lie unevenly apart; a symbol turned a quarter turn sees
+ * the same along its columns. Module (i, j) is displaced by (du, dv)
+ * modules in module coordinates,
+ *     du = du_row[j] + du_col[i],   dv = dv_row[j] + dv_col[i],
+ * that is every sample of the module is taken at module point (u + du,
+ * v + dv) instead of (u, v) before the homography; a row's samples are
+ * moved alike, so that a step between two rows (a jump) is followed
+ * exactly. Entries beyond the symbol's size are 0. When `on` is 0 the
+ * arrays are all 0 and the grid is the homography's alone. */
+typedef struct semqr__grid {
+	int on;
+	float du_row[SEMQR_SIZE_MAX], dv_row[SEMQR_SIZE_MAX]; /* per module row j */
+	float du_col[SEMQR_SIZE_MAX], dv_col[SEMQR_SIZE_MAX]; /* per module column i */
+} semqr__grid;
+
+/* The displacement of module (i, j), 0 <= i, j < SEMQR_SIZE_MAX, under g
+ * (0 when g->on is 0). Inline: the samplers call it for every module. */
+static inline void semqr__grid_displacement(const semqr__grid *g, int i, int j, double *du,
+                                            double *dv)
+{
+	*du = (double)g->du_row[j] + (double)g->du_col[i];
+	*dv = (double)g->dv_row[j] + (double)g->dv_col[i];
+}
+
 typedef struct semqr__located {
 	int version, size;
 	int polarity;          /* of the finders: 0 set modules darker, 1 brighter */
@@ -209,8 +241,11 @@ typedef struct semqr__located {
 	                          (x, y, w) = H (u, v, 1), pixel = (x / w, y / w) */
 	float corners[4][2];   /* pixel positions of module corners (0, 0), (size, 0),
 	                          (size, size), (0, size) */
-	float timing;          /* timing-pattern agreement in [-1, 1] (see semqr__locate_symbol) */
+	float timing;          /* timing-pattern agreement in [-1, 1] (see semqr__locate_symbol),
+	                          of the homography alone */
 	int aligned;           /* 1 when the bottom-right alignment pattern was found and used */
+	semqr__grid grid;      /* correction of the grid inside the symbol (semqr__grid_refine);
+	                          corners and h are the homography's */
 } semqr__located;
 
 /* Maps module coordinates (u, v) to pixels through h. Inline: the locator
@@ -236,9 +271,17 @@ static inline void semqr__homography_apply(const double h[9], double u, double v
  * quarter module and then by a parabola; when its correlation is at least
  * 0.5 the four point pairs (three finder centres and the alignment centre)
  * give a homography, else the affine map is kept.
+ * Grid: then semqr__grid_refine corrects the grid inside the symbol, when
+ * that helps (out->grid; out->h, corners and timing stay the homography's).
  * Returns 1 and fills *out when the best timing correlation is at least
  * min_timing (0.5 suits: real symbols scored 0.71-0.99 in the plate tests, at pixel
- * contrast-to-noise 4-7), else 0. Pure: reads the image only. */
+ * contrast-to-noise 4-7), or, when the three finders are well supported
+ * (at least 2.5 run candidates per module of their size, as for
+ * semqr__locate_perspective), it is at least min_timing - 0.25 and the
+ * timing agreement of the corrected grid (semqr__timing_agreement) reaches
+ * min_timing: distortion inside a symbol can put half its timing modules
+ * off any homography's grid. Else 0 (*out untouched). Pure: reads the
+ * image only. */
 int semqr__locate_symbol(const semqr__grey_image *img, const semqr__finder *finders,
                          const semqr__triplet *t, int max_version, float min_timing,
                          semqr__located *out);
@@ -269,8 +312,61 @@ int semqr__locate_perspective(const semqr__grey_image *img, const semqr__finder 
                               const semqr__triplet *t, int max_version, float min_timing,
                               semqr__located *out);
 
+/* The timing-pattern agreement of semqr__locate_symbol (in [-1, 1], -1 when
+ * a sample leaves the image) of loc's grid: its homography and, when
+ * loc->grid.on, its grid correction, which displaces the timing modules and
+ * the finder modules the levels are read from. Pure. */
+double semqr__timing_agreement(const semqr__grey_image *img, const semqr__located *loc);
+
+/* ---- grid correction (grid.c) --------------------------------------------- */
+
+/* Measures how far loc's module rows and columns lie from its homography in
+ * img and sets loc->grid to that when it stands out of the noise; returns 1
+ * then, else 0 with loc->grid all 0. img is the image loc was located in,
+ * smoothed (the measurement relies on the blur of the probe and of the scan
+ * decoder's denoising); loc->h, version and size are read.
+ * Measuring: every edge between two modules decided differently (known
+ * function modules taking their values, the quiet zone around the symbol
+ * counted unset) reads its offset along the line crossing it; a row's edges
+ * between columns give its du_row, each boundary between columns its share
+ * of du_col, a column's edges between rows its dv_col and the boundaries
+ * between rows dv_row, by robust means with a bias model, outliers along
+ * the symbol dropped; three passes, each measuring at the grid the last
+ * left, then whole-module steps (offsets beyond the half module an edge can
+ * read) chosen from the known modules, and two passes more when some row
+ * moved (grid.c says how and why).
+ * Terms by the scan direction: when a step along v moves the pixel's y
+ * (the scan's slow axis, time) more than a step along u, du_row and dv_row
+ * take any value per row (drift as it changes between rows), du_col is a
+ * quadratic along the symbol (distortion along the fast axis) and dv_col
+ * stays 0; the other way round for a symbol turned a quarter turn (dv_col
+ * and du_col free, dv_row quadratic, du_row 0). A term is used only when
+ * some row or column of it lies further than 0.1 module + 2 standard
+ * errors from the homography (a free boundary term: two neighbouring ones),
+ * after the first pass; a symbol where none is keeps no correction. The
+ * correction is kept when every sample the samplers take of the corrected
+ * grid lies inside img and the timing agreement (semqr__timing_agreement)
+ * does not fall by more than 0.05 (the timing patterns hardly see rows
+ * moved along the rows, the main correction).
+ * Beyond it: offsets of more than 1 module, whole-module steps the known
+ * modules do not tell, and distortion that neither follows the rows and
+ * columns nor is smooth over a few modules. Cost: about 3 size^2 bilinear
+ * samples and fits linear in the edges per pass, about a million
+ * instructions for a version-3 symbol; on the 8192^2 plate at default
+ * physics 1450 of the scan decoder's 1520 calls paid one pass and 33 kept a
+ * correction, and on the 2048^2 one the calls took 3.4 % of the decoder's
+ * instructions (callgrind). Pure but for *loc; allocates one block sized by
+ * the symbol (on failure: returns 0). */
+int semqr__grid_refine(const semqr__grey_image *img, semqr__located *loc);
 
 /* ---- soft sampling (sample.c) -------------------------------------------- */
+
+/* The function modules of a symbol of `version` whose values depend on
+ * neither the data nor the format and version information (finders with
+ * separators, timing patterns, alignment patterns, the dark module):
+ * known[k] = 1 for those (k = j * size + i), with their value (1 set) in
+ * value[k]; both 0 elsewhere. Each array holds size^2 bytes. */
+void semqr__known_modules(int version, uint8_t *known, uint8_t *value);
 
 /* Bilinear grey value of img at pixel coordinates (x, y) (pixel centres at
  * integers): inside [0, width - 1] x [0, height - 1] of an image at least
@@ -297,7 +393,9 @@ static inline double semqr__grey_bilinear(const semqr__grey_image *img, double x
 
 /* Writes loc->size^2 module means (row-major, module (i, j) at
  * means[j * size + i]): each the mean of a 5 x 5 grid of bilinear samples at
- * module offsets -5/16, -5/32, 0, 5/32, 5/16 around the module's centre (the
+ * module offsets -5/16, -5/32, 0, 5/32, 5/16 around the module's centre,
+ * (i + 0.5, j + 0.5) moved by the module's displacement when loc->grid.on
+ * (see semqr__grid), through loc->h (the
  * central ~60 % of the module, away from its blurred edges; 25 samples
  * rather than 9 average more of the module's pixels: on 2048^2 plates at 40
  * quanta per pixel 95 % decode instead of 75 %), samples taken b (v offset)
@@ -305,8 +403,10 @@ static inline double semqr__grey_bilinear(const semqr__grey_image *img, double x
  * around (x, y); a sample is missing when (x, y) lies outside
  * [0, width - 1] x [0, height - 1] (borders included) or is not finite, and
  * every sample is missing when width < 2 or height < 2. A module with a
- * missing sample gets NAN. Computed in double, stored as float. This is the
- * definition kernels/sample.cl implements on the device (in float). Pure. */
+ * missing sample gets NAN. Computed in double, stored as float. Without a
+ * grid correction this is the definition kernels/sample.cl implements on
+ * the device (in float); the device sampler knows no grid correction (it
+ * samples through loc->h alone). Pure. */
 void semqr__sample_module_means(const semqr__grey_image *img, const semqr__located *loc,
                                 float *means);
 
@@ -364,7 +464,8 @@ void semqr__sample_soft_at(const semqr__grey_image *img, const semqr__located *l
 
 /* Hard centre sampling, what existing readers do (kept for comparison):
  * module (i, j) is the bilinear grey of img at the pixel its centre
- * (i + 0.5, j + 0.5) maps to, set (p = 1) when it lies beyond the cut on
+ * (i + 0.5, j + 0.5) maps to (moved by the grid correction when
+ * loc->grid.on), set (p = 1) when it lies beyond the cut on
  * the set side, else unset (p = 0): no reliability, so the decoder gets no
  * erasures. The cut is at `threshold` of the way from the unset level mu0
  * to the set level mu1 (0.5: their midpoint), the levels being those of

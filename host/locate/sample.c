@@ -12,14 +12,22 @@
 #define SUB 5
 static const double sub_offset[SUB] = {-0.3125, -0.15625, 0.0, 0.15625, 0.3125};
 
-/* Mean grey of module (i, j), or NAN when a sample leaves the image. */
-static double module_mean(const semqr__grey_image *img, const double h[9], int i, int j)
+/* Mean grey of module (i, j) of loc, or NAN when a sample leaves the
+ * image. Without a grid correction the module's centre is (i + 0.5, j + 0.5)
+ * exactly as the device sampler computes it. */
+static double module_mean(const semqr__grey_image *img, const semqr__located *loc, int i, int j)
 {
-	double sum = 0.0;
+	double cu = i + 0.5, cv = j + 0.5, sum = 0.0;
+	if (loc->grid.on) {
+		double du, dv;
+		semqr__grid_displacement(&loc->grid, i, j, &du, &dv);
+		cu += du;
+		cv += dv;
+	}
 	for (int b = 0; b < SUB; b++)
 		for (int a = 0; a < SUB; a++) {
 			double x, y;
-			semqr__homography_apply(h, i + 0.5 + sub_offset[a], j + 0.5 + sub_offset[b], &x,
+			semqr__homography_apply(loc->h, cu + sub_offset[a], cv + sub_offset[b], &x,
 			                        &y);
 			int ok = 1;
 			sum += semqr__grey_bilinear(img, x, y, &ok);
@@ -57,17 +65,16 @@ static double posterior(double g, double l0, double l1, double sd)
 	return (n1 + 0.5 * u) / (n0 + n1 + u);
 }
 
-/* Marks in known[] the function modules whose values do not depend on the
- * data, format or version information, with their values in ref->modules. */
-static void known_modules(int version, semqr_symbol *ref, uint8_t *known)
+void semqr__known_modules(int version, uint8_t *known, uint8_t *value)
 {
 	int size = 17 + 4 * version;
-	memset(ref, 0, sizeof *ref);
-	ref->version = version;
-	ref->size = size;
-	ref->ecc = SEMQR_ECC_L;
-	ref->mask = 0;
-	semqr__draw_function_patterns(ref);
+	semqr_symbol ref;
+	memset(&ref, 0, sizeof ref);
+	ref.version = version;
+	ref.size = size;
+	ref.ecc = SEMQR_ECC_L;
+	ref.mask = 0;
+	semqr__draw_function_patterns(&ref);
 	semqr__function_map(version, known);
 	int pos1[18], pos2[18];
 	semqr__format_positions(version, pos1, pos2);
@@ -78,6 +85,8 @@ static void known_modules(int version, semqr_symbol *ref, uint8_t *known)
 		for (int k = 0; k < 18; k++)
 			known[pos1[k]] = known[pos2[k]] = 0;
 	}
+	for (int k = 0; k < size * size; k++)
+		value[k] = known[k] && ref.modules[k] ? 1 : 0;
 }
 
 void semqr__sample_module_means(const semqr__grey_image *img, const semqr__located *loc,
@@ -86,21 +95,21 @@ void semqr__sample_module_means(const semqr__grey_image *img, const semqr__locat
 	int size = loc->size;
 	for (int j = 0; j < size; j++)
 		for (int i = 0; i < size; i++)
-			means[j * size + i] = (float)module_mean(img, loc->h, i, j);
+			means[j * size + i] = (float)module_mean(img, loc, i, j);
 }
 
 /* The two-level logistic of the first decision: mu0, mu1 and the pooled
  * variance of the known modules, none of them missing. Returns 0 when the
  * levels are not apart (|mu1 - mu0| <= s / 4), else 1 with the logistic's
  * slope and midpoint, and mu1 - mu0 in *diff_out. */
-static int global_levels(int n, const uint8_t *known, const semqr_symbol *ref,
-                         const float *means, double *slope, double *mid, double *diff_out)
+static int global_levels(int n, const uint8_t *known, const uint8_t *value, const float *means,
+                         double *slope, double *mid, double *diff_out)
 {
 	double sum[2] = {0.0, 0.0}, sq[2] = {0.0, 0.0};
 	int cnt[2] = {0, 0};
 	for (int k = 0; k < n; k++)
 		if (known[k] && isfinite(means[k])) {
-			int c = ref->modules[k] ? 1 : 0;
+			int c = value[k];
 			sum[c] += means[k];
 			sq[c] += (double)means[k] * means[k];
 			cnt[c]++;
@@ -190,19 +199,18 @@ static double moved(const uint8_t *known, const float *means, int k, double thre
 void semqr__soft_from_means_at(int version, const float *means, double threshold, float *dark)
 {
 	int size = 17 + 4 * version, n = size * size;
-	semqr_symbol ref;
-	uint8_t known[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
+	uint8_t known[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX], value[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
 	uint8_t dec[2][SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
-	known_modules(version, &ref, known);
+	semqr__known_modules(version, known, value);
 	double slope, mid, diff;
-	if (!global_levels(n, known, &ref, means, &slope, &mid, &diff)) {
+	if (!global_levels(n, known, value, means, &slope, &mid, &diff)) {
 		for (int k = 0; k < n; k++)
 			dark[k] = 0.5f;
 		return;
 	}
 	/* First decision: the global logistic's; missing modules unset. */
 	for (int k = 0; k < n; k++)
-		dec[0][k] = known[k] ? ref.modules[k]
+		dec[0][k] = known[k] ? value[k]
 		                     : isfinite(means[k]) &&
 		                           slope * (moved(known, means, k, threshold, diff) - mid) > 0.0;
 
@@ -225,7 +233,7 @@ void semqr__soft_from_means_at(int version, const float *means, double threshold
 				if (round == SOFT_ROUNDS - 1)
 					dark[k] = p;
 				else
-					dec[1 - cur][k] = known[k] ? ref.modules[k] : p > 0.5f;
+					dec[1 - cur][k] = known[k] ? value[k] : p > 0.5f;
 			}
 		if (round == SOFT_ROUNDS - 1)
 			return;
@@ -261,14 +269,13 @@ void semqr__sample_centre(const semqr__grey_image *img, const semqr__located *lo
                           double threshold, float *dark)
 {
 	int size = loc->size, n = size * size;
-	semqr_symbol ref;
-	uint8_t known[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
-	known_modules(loc->version, &ref, known);
+	uint8_t known[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX], value[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
+	semqr__known_modules(loc->version, known, value);
 	/* The levels from the module means (as the soft sampler's step 1), then
 	 * dark is overwritten with the decisions. */
 	semqr__sample_module_means(img, loc, dark);
 	double slope, mid, diff;
-	if (!global_levels(n, known, &ref, dark, &slope, &mid, &diff)) {
+	if (!global_levels(n, known, value, dark, &slope, &mid, &diff)) {
 		for (int k = 0; k < n; k++)
 			dark[k] = 0.5f;
 		return;
@@ -278,9 +285,11 @@ void semqr__sample_centre(const semqr__grey_image *img, const semqr__located *lo
 	double cut = mid + (threshold - 0.5) * diff;
 	for (int j = 0; j < size; j++)
 		for (int i = 0; i < size; i++) {
-			double x, y;
+			double x, y, du = 0.0, dv = 0.0;
 			int ok = 1;
-			semqr__homography_apply(loc->h, i + 0.5, j + 0.5, &x, &y);
+			if (loc->grid.on)
+				semqr__grid_displacement(&loc->grid, i, j, &du, &dv);
+			semqr__homography_apply(loc->h, i + 0.5 + du, j + 0.5 + dv, &x, &y);
 			double g = semqr__grey_bilinear(img, x, y, &ok);
 			dark[j * size + i] = ok && (g - cut) * diff > 0.0 ? 1.0f : 0.0f;
 		}

@@ -22,7 +22,28 @@
  * host: the locator finds the geometry in the denoised image, where finders
  * and timing patterns stand out of the noise, and the sampler reads the
  * flattened one, whose module edges the Gaussian has not blurred (averaging
- * 3 x 3 samples per module does the denoising there). */
+ * 3 x 3 samples per module does the denoising there).
+ *
+ * Detect scale. At scale s = 2 (plan->scale) the tile buffer is still cut
+ * at scan resolution, native depth, but its pad is s * dpad scan pixels, and
+ * the device first bins it 2 x 2 (semqr__stage_bin2, into A); everything
+ * after runs on the binned buffer of ceil(bw / 2) x ceil(bh / 2) pixels
+ * ("detect pixels"), whose pad is dpad = rd + rb and whose context is
+ * det_w x det_h = ceil(ctx_w / 2) x ceil(ctx_h / 2) (an odd context's last
+ * detect column or row also covers one pad column or row of the scan):
+ *
+ *     bin       whole buffer            native -> float A   (detect size)
+ *     flatten   whole detect buffer     A -> B
+ *     denoise, binarize, finder as above in the detect buffer,
+ *
+ * and the read-back contexts, the finder runs and everything the locator
+ * finds are in detect pixels. Detect pixel i (centre at i in the locator's
+ * coordinates, which put pixel centres at integers) covers context pixels
+ * s i .. s i + s - 1, so a detect coordinate u is the scan coordinate
+ * ctx_x0 + s u + s / 2 in the scan's convention (pixel x covers [x, x + 1));
+ * s = 1 is the chain above (load and flatten fused, no binning). Every
+ * coordinate reported (corners, centre, finders, module size) and the core
+ * test use scan coordinates, so tiles partition the scan as at scale 1. */
 #ifndef SEMQR_PIPELINE_INTERNAL_H
 #define SEMQR_PIPELINE_INTERNAL_H
 
@@ -35,20 +56,25 @@
 /* Everything decided before the first tile: sizes and stage parameters. */
 typedef struct semqr__scan_plan {
 	int width, height, bits, page;
-	int tile, halo, pad;          /* core side, halo, filter pad (rd + rb) */
+	int scale;                    /* detect scale s, 1 or 2 (see above) */
+	int tile, halo, pad;          /* core side, halo, filter pad s (rd + rb): scan px */
 	int tile_cols, tile_rows;
 	int group_cols, groups;       /* column groups: tile columns in each (the last may
 	                                 have fewer), and their number (scheduler.c) */
 	int group_margin;             /* columns a group's bands reach beyond its tiles'
 	                                 buffers (the line corrector's largest shift) */
-	int buf_w, buf_h;             /* the largest tile buffer: context + 2 pad */
+	int buf_w, buf_h;             /* the largest tile buffer: context + 2 pad (scan px) */
+	int dpad;                     /* rd + rb: the pad in detect pixels */
+	int dbuf_w, dbuf_h;           /* the largest detect buffer: ceil(buf_w / s) x .. */
 	double pixel_nm;              /* 0 when unknown */
+	/* Scan pixels: */
 	float module_px_min, module_px_max;   /* finder runs accepted */
 	float symbol_module_lo, symbol_module_hi; /* module pitch of symbols accepted */
+	/* Detect pixels (scan pixels / s): */
 	float sigma;                  /* denoise */
 	int rd, rb;                   /* denoise and binarize radii */
 	int flatten_block;
-	semqr__finder_params finder;
+	semqr__finder_params finder;  /* module sizes of finder runs accepted */
 	int resolved;                 /* 0: every module size considered is under 2 px */
 	int max_version;
 	float min_timing;
@@ -64,13 +90,15 @@ typedef struct semqr__tile {
 	int col, row;
 	int core_x0, core_y0, core_x1, core_y1;
 	int ctx_x0, ctx_y0, ctx_w, ctx_h;
+	int det_w, det_h;             /* the context in detect pixels: ceil(ctx_w / s) .. */
 } semqr__tile;
 
 /* Initial room for finder run candidates per tile; grown on overflow. */
 #define SEMQR__CANDIDATES_INITIAL (1 << 16)
 
 /* The device side of the per-tile chain: the OpenCL context and buffers,
- * sized for plan->buf_w x plan->buf_h and reused across tiles, and
+ * sized for plan->buf_w x plan->buf_h (the input) and plan->dbuf_w x
+ * plan->dbuf_h (the others) and reused across tiles, and
  * `host_in`, where the scheduler cuts the tile (native depth, dense rows of
  * the tile's buffer width): the input buffer `in` itself, allocated in host
  * memory (CL_MEM_ALLOC_HOST_PTR) and mapped for writing between tiles, so
@@ -94,7 +122,7 @@ typedef struct semqr__tile_result semqr__tile_result;
  * be located at once on different threads. */
 typedef struct semqr__tile_slot {
 	semqr__tile tile;
-	float *grey;                  /* the denoised context, dense rows of ctx_w */
+	float *grey;                  /* the denoised context, dense rows of det_w */
 	float *flat;                  /* the flattened context, likewise */
 	semqr__finder_candidate *cands;
 	int capacity, found;          /* room in cands / finders / triplets; runs found */

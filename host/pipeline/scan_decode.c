@@ -26,14 +26,22 @@ double semqr__now(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Pixels of the largest tile buffer (scan pixels, the input), of the
+ * largest detect buffer (the device's float and binary images) and of the
+ * largest context in detect pixels (the slot's read-back images). */
 static size_t buffer_pixels(const semqr__scan_plan *plan)
 {
 	return (size_t)plan->buf_w * (size_t)plan->buf_h;
 }
 
+static size_t detect_pixels(const semqr__scan_plan *plan)
+{
+	return (size_t)plan->dbuf_w * (size_t)plan->dbuf_h;
+}
+
 static size_t context_pixels(const semqr__scan_plan *plan)
 {
-	return (size_t)(plan->buf_w - 2 * plan->pad) * (size_t)(plan->buf_h - 2 * plan->pad);
+	return (size_t)(plan->dbuf_w - 2 * plan->dpad) * (size_t)(plan->dbuf_h - 2 * plan->dpad);
 }
 
 /* Host bytes of a slot's candidate, finder and triplet arrays. */
@@ -48,8 +56,8 @@ size_t semqr__device_bytes(const semqr__scan_plan *plan)
 {
 	/* Input (mapped for the host), two float images, the binary image, the
 	 * scratch (a float image), the candidates. */
-	size_t px = buffer_pixels(plan), in = (size_t)plan->bits / 8;
-	return px * (in + 3 * sizeof(float) + 1) +
+	size_t in = (size_t)plan->bits / 8;
+	return buffer_pixels(plan) * in + detect_pixels(plan) * (3 * sizeof(float) + 1) +
 	       (size_t)SEMQR__CANDIDATES_INITIAL * sizeof(semqr__finder_candidate);
 }
 
@@ -134,11 +142,11 @@ semqr_status semqr__device_create(const semqr__scan_plan *plan, const semqr_cl_d
 	semqr_status st = semqr__cl_context_create(dev, &d->ctx, err);
 	if (st != SEMQR_OK)
 		return st;
-	size_t px = buffer_pixels(plan), in = (size_t)plan->bits / 8;
+	size_t px = detect_pixels(plan), in_bytes = buffer_pixels(plan) * (size_t)(plan->bits / 8);
 	/* The scratch serves denoise and binarize, both of which need a float
-	 * image of at most the buffer's size. */
+	 * image of at most the detect buffer's size. */
 	const cl_mem_flags rw = CL_MEM_READ_WRITE;
-	if ((st = device_buffer(d->ctx, CL_MEM_READ_ONLY | CL_MEM_ALLOC_HOST_PTR, px * in, &d->in,
+	if ((st = device_buffer(d->ctx, CL_MEM_READ_ONLY | CL_MEM_ALLOC_HOST_PTR, in_bytes, &d->in,
 	                        err)) != SEMQR_OK ||
 	    (st = device_buffer(d->ctx, rw, px * sizeof(float), &d->a, err)) != SEMQR_OK ||
 	    (st = device_buffer(d->ctx, rw, px * sizeof(float), &d->b, err)) != SEMQR_OK ||
@@ -148,7 +156,7 @@ semqr_status semqr__device_create(const semqr__scan_plan *plan, const semqr_cl_d
 	    (st = device_buffer(d->ctx, rw,
 	                        (size_t)SEMQR__CANDIDATES_INITIAL * sizeof(semqr__finder_candidate),
 	                        &d->dcands, err)) != SEMQR_OK ||
-	    (st = map_input(d, px * in, err)) != SEMQR_OK) {
+	    (st = map_input(d, in_bytes, err)) != SEMQR_OK) {
 		semqr__device_destroy(d);
 		return st;
 	}
@@ -198,7 +206,7 @@ semqr_status semqr__slot_init(const semqr__scan_plan *plan, semqr__tile_slot *s,
 	if (!s->grey || !s->flat || !s->dark)
 		st = semqr__fail(err, SEMQR_ERR_NO_MEMORY,
 		                 "scan decoder: no memory for the contexts of %d x %d pixels",
-		                 plan->buf_w - 2 * plan->pad, plan->buf_h - 2 * plan->pad);
+		                 plan->dbuf_w - 2 * plan->dpad, plan->dbuf_h - 2 * plan->dpad);
 	if (st == SEMQR_OK)
 		st = slot_capacity(s, SEMQR__CANDIDATES_INITIAL, err);
 	if (st != SEMQR_OK)
@@ -206,22 +214,22 @@ semqr_status semqr__slot_init(const semqr__scan_plan *plan, semqr__tile_slot *s,
 	return st;
 }
 
-/* Enqueues the reading back of the denoised and flattened contexts into
- * the slot, dense rows of ctx_w, without waiting. */
+/* Enqueues the reading back of the denoised and flattened contexts (detect
+ * pixels) into the slot, dense rows of det_w, without waiting. */
 static semqr_status read_contexts(semqr__tile_device *w, const semqr__scan_plan *plan,
                                   const semqr__tile *tile, semqr__tile_slot *slot,
                                   semqr_error *err)
 {
-	int bw = tile->ctx_w + 2 * plan->pad, p = plan->pad;
+	int bw = tile->det_w + 2 * plan->dpad, p = plan->dpad;
 	size_t buf_origin[3] = {(size_t)p * sizeof(float), (size_t)p, 0};
 	size_t host_origin[3] = {0, 0, 0};
-	size_t region[3] = {(size_t)tile->ctx_w * sizeof(float), (size_t)tile->ctx_h, 1};
+	size_t region[3] = {(size_t)tile->det_w * sizeof(float), (size_t)tile->det_h, 1};
 	cl_mem from[2] = {w->a, w->b};
 	float *to[2] = {slot->grey, slot->flat};
 	for (int k = 0; k < 2; k++) {
 		cl_int cst = clEnqueueReadBufferRect(
 		    semqr__cl_queue(w->ctx), from[k], CL_FALSE, buf_origin, host_origin, region,
-		    (size_t)bw * sizeof(float), 0, (size_t)tile->ctx_w * sizeof(float), 0, to[k], 0,
+		    (size_t)bw * sizeof(float), 0, (size_t)tile->det_w * sizeof(float), 0, to[k], 0,
 		    NULL, NULL);
 		if (cst != CL_SUCCESS)
 			return semqr__cl_fail(err, cst,
@@ -244,25 +252,39 @@ static semqr_status finish(semqr__tile_device *w, const semqr__tile *tile, semqr
 /* The chain of device stages of one tile, enqueued back to back: each
  * kernel under its stage's label (cl/cl_internal.h: semqr__cl_stage), so
  * that the queue runs them without the host waiting in between and the
- * profiling events time them afterwards. Nothing here waits. */
+ * profiling events time them afterwards. Nothing here waits. At scale 2
+ * the tile is binned into A (the load stage), then flattened from A. */
 static semqr_status enqueue_stages(semqr__tile_device *w, const semqr__scan_plan *plan,
                                    const semqr__tile *tile, semqr_error *err)
 {
-	int bw = tile->ctx_w + 2 * plan->pad, bh = tile->ctx_h + 2 * plan->pad;
-	int rd = plan->rd, p = plan->pad;
-	semqr__plane in = {w->in, 0, bw, bw, bh};
+	int sbw = tile->ctx_w + 2 * plan->pad, sbh = tile->ctx_h + 2 * plan->pad;
+	int bw = tile->det_w + 2 * plan->dpad, bh = tile->det_h + 2 * plan->dpad;
+	int rd = plan->rd, p = plan->dpad;
+	semqr__plane in = {w->in, 0, sbw, sbw, sbh};
+	semqr__plane binned = {w->a, 0, bw, bw, bh};
 	semqr__plane b = {w->b, 0, bw, bw, bh};
 	semqr__plane din = {w->b, (size_t)rd * (size_t)bw + (size_t)rd, bw, bw - 2 * rd,
 	                    bh - 2 * rd};
 	semqr__plane dout = din;
 	dout.mem = w->a;
 	size_t ctx_origin = (size_t)p * (size_t)bw + (size_t)p;
-	semqr__plane grey = {w->a, ctx_origin, bw, tile->ctx_w, tile->ctx_h};
-	semqr__plane bin = {w->bin, ctx_origin, bw, tile->ctx_w, tile->ctx_h};
-	/* Load and flatten in one stage (its time counts as flatten's). */
-	semqr__cl_stage(w->ctx, SEMQR_STAGE_FLATTEN);
-	semqr_status st = semqr__stage_load_flatten(w->ctx, &in, plan->bits, plan->flatten_block,
-	                                            0, 1e-6f, &b, err);
+	semqr__plane grey = {w->a, ctx_origin, bw, tile->det_w, tile->det_h};
+	semqr__plane bin = {w->bin, ctx_origin, bw, tile->det_w, tile->det_h};
+	semqr_status st;
+	if (plan->scale == 2) {
+		semqr__cl_stage(w->ctx, SEMQR_STAGE_LOAD);
+		st = semqr__stage_bin2(w->ctx, &in, plan->bits, 0.0f, 0.0f, &binned, err);
+		if (st == SEMQR_OK) {
+			semqr__cl_stage(w->ctx, SEMQR_STAGE_FLATTEN);
+			st = semqr__stage_flatten(w->ctx, &binned, plan->flatten_block, 0, 1e-6f, &b,
+			                          err);
+		}
+	} else {
+		/* Load and flatten in one stage (its time counts as flatten's). */
+		semqr__cl_stage(w->ctx, SEMQR_STAGE_FLATTEN);
+		st = semqr__stage_load_flatten(w->ctx, &in, plan->bits, plan->flatten_block, 0, 1e-6f,
+		                               &b, err);
+	}
 	if (st == SEMQR_OK) {
 		semqr__cl_stage(w->ctx, SEMQR_STAGE_DENOISE);
 		st = semqr__stage_denoise(w->ctx, &din, plan->sigma, rd, w->scratch, &dout, err);
@@ -336,10 +358,10 @@ semqr_status semqr__device_run(semqr__tile_device *w, const semqr__scan_plan *pl
 		st = grow_candidates(w, tile, slot, found, err);
 		if (st != SEMQR_OK)
 			break;
-		int bw = tile->ctx_w + 2 * plan->pad;
-		size_t ctx_origin = (size_t)plan->pad * (size_t)bw + (size_t)plan->pad;
-		semqr__plane grey = {w->a, ctx_origin, bw, tile->ctx_w, tile->ctx_h};
-		semqr__plane bin = {w->bin, ctx_origin, bw, tile->ctx_w, tile->ctx_h};
+		int bw = tile->det_w + 2 * plan->dpad;
+		size_t ctx_origin = (size_t)plan->dpad * (size_t)bw + (size_t)plan->dpad;
+		semqr__plane grey = {w->a, ctx_origin, bw, tile->det_w, tile->det_h};
+		semqr__plane bin = {w->bin, ctx_origin, bw, tile->det_w, tile->det_h};
 		semqr__cl_stage(w->ctx, SEMQR_STAGE_FINDER);
 		st = semqr__stage_finder(w->ctx, &bin, &grey, &plan->finder, w->dcands, w->capacity,
 		                         w->count, err);
@@ -375,21 +397,23 @@ static void describe(const semqr__located *loc, const semqr__finder *finders,
                      const semqr__triplet *t, const semqr__scan_plan *plan,
                      const semqr__tile *tile, semqr_scan_symbol *s)
 {
-	/* Locator pixels have their centres at integers; scan pixels cover
-	 * [x, x + 1): add a half pixel. */
-	double ox = tile->ctx_x0 + 0.5, oy = tile->ctx_y0 + 0.5;
+	/* Locator pixels (detect pixels of the context) have their centres at
+	 * integers, detect pixel i covering scan pixels ctx_x0 + s i .. + s - 1;
+	 * scan pixels cover [x, x + 1): x = ctx_x0 + s u + s / 2. */
+	double sc = plan->scale;
+	double ox = tile->ctx_x0 + 0.5 * sc, oy = tile->ctx_y0 + 0.5 * sc;
 	for (int k = 0; k < 4; k++) {
-		s->corners_px[k][0] = loc->corners[k][0] + ox;
-		s->corners_px[k][1] = loc->corners[k][1] + oy;
+		s->corners_px[k][0] = sc * loc->corners[k][0] + ox;
+		s->corners_px[k][1] = sc * loc->corners[k][1] + oy;
 	}
 	double cx, cy, half = 0.5 * loc->size;
 	semqr__homography_apply(loc->h, half, half, &cx, &cy);
-	s->center_px[0] = cx + ox;
-	s->center_px[1] = cy + oy;
+	s->center_px[0] = sc * cx + ox;
+	s->center_px[1] = sc * cy + oy;
 	const int idx[3] = {t->tl, t->tr, t->bl};
 	for (int k = 0; k < 3; k++) {
-		s->finders_px[k][0] = finders[idx[k]].x + ox;
-		s->finders_px[k][1] = finders[idx[k]].y + oy;
+		s->finders_px[k][0] = sc * finders[idx[k]].x + ox;
+		s->finders_px[k][1] = sc * finders[idx[k]].y + oy;
 	}
 	double sides = 0.0;
 	for (int k = 0; k < 4; k++)
@@ -704,7 +728,7 @@ static int attempt(tile_check *c, const semqr__finder *f, const semqr__triplet *
 		const semqr__finder *a = &f[t->tl], *b = &f[t->tr], *d = &f[t->bl];
 		double span =
 		    0.5 * (hypot(b->x - a->x, b->y - a->y) + hypot(d->x - a->x, d->y - a->y));
-		double module = span / (4.0 * loc.version + 10.0);
+		double module = plan->scale * span / (4.0 * loc.version + 10.0); /* scan px */
 		ok = module >= plan->symbol_module_lo && module <= plan->symbol_module_hi;
 	}
 	if (!ok) {
@@ -804,7 +828,7 @@ static semqr_status locate(semqr__tile_slot *s, const semqr__scan_plan *plan, se
 {
 	const semqr__tile *tile = &s->tile;
 	int nf = 0, nt = 0;
-	if (!sort_candidates(s->cands, s->found, tile->ctx_h))
+	if (!sort_candidates(s->cands, s->found, tile->det_h))
 		return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
 		                   "scan decoder: no memory to sort %d finder run candidates", s->found);
 	const semqr__run_candidate *runs = (const semqr__run_candidate *)(const void *)s->cands;
@@ -816,8 +840,8 @@ static semqr_status locate(semqr__tile_slot *s, const semqr__scan_plan *plan, se
 	if (!used)
 		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "scan decoder: no memory for %d finders",
 		                   nf);
-	tile_check check = {s,    plan, {s->grey, tile->ctx_w, tile->ctx_w, tile->ctx_h},
-	                    {s->flat, tile->ctx_w, tile->ctx_w, tile->ctx_h},
+	tile_check check = {s,    plan, {s->grey, tile->det_w, tile->det_w, tile->det_h},
+	                    {s->flat, tile->det_w, tile->det_w, tile->det_h},
 	                    0,    SEMQR_OK, err};
 	st = semqr__group_symbols(s->finders, nf, plan->max_version, check_triplet, &check,
 	                          s->triplets, &nt, err);

@@ -7,6 +7,12 @@
 #include "common/error_internal.h"
 #include "pipeline/stages.h"
 
+float semqr__denoise_sigma_pitch(float module_px)
+{
+	float s = SEMQR__DENOISE_MODULE_FRACTION * module_px;
+	return s < SEMQR__DENOISE_SIGMA_MAX ? s : SEMQR__DENOISE_SIGMA_MAX;
+}
+
 float semqr__denoise_sigma(float module_px)
 {
 	return module_px / 3.0f;

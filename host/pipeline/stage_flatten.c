@@ -1,5 +1,5 @@
 /* Host wrappers of kernels/flatten.cl: loading 8/16-bit windows as float,
- * background removal. Contracts in pipeline/stages.h. */
+ * 2 x 2 binning, background removal. Contracts in pipeline/stages.h. */
 #include <stdint.h>
 #include <stdio.h>
 
@@ -11,6 +11,31 @@
 #define APPLY_ROWS 32
 
 /* ---- load ------------------------------------------------------------------ */
+
+/* Runs one of the load or bin kernels (they share their arguments) over
+ * gw x gh work-items; gain > 0 selects the Anscombe variants' 1 / gain. */
+static semqr_status run_load(semqr__cl_context *ctx, const char *function, const semqr__plane *in,
+                             float gain, float offset, const semqr__plane *out, size_t gw,
+                             size_t gh, semqr_error *err)
+{
+	cl_kernel k;
+	semqr_status st = semqr__cl_kernel(ctx, "flatten", function, &k, err);
+	if (st != SEMQR_OK)
+		return st;
+	cl_int in_origin = (cl_int)in->origin, out_origin = (cl_int)out->origin;
+	cl_float inv_gain = gain > 0.0f ? 1.0f / gain : 0.0f, off = offset;
+	semqr__kernel_arg args[] = {
+	    SEMQR__ARG(in->mem),     SEMQR__ARG(in_origin),  SEMQR__ARG(in->stride),
+	    SEMQR__ARG(in->width),   SEMQR__ARG(in->height), SEMQR__ARG(off),
+	    SEMQR__ARG(inv_gain),    SEMQR__ARG(out->mem),   SEMQR__ARG(out_origin),
+	    SEMQR__ARG(out->stride),
+	};
+	st = semqr__set_args(ctx, k, function, args, 10, err);
+	if (st == SEMQR_OK)
+		st = semqr__cl_run_2d(ctx, k, gw, gh, err);
+	clReleaseKernel(k);
+	return st;
+}
 
 semqr_status semqr__stage_load(semqr__cl_context *ctx, const semqr__plane *in, int bits, float gain,
                                float offset, const semqr__plane *out, semqr_error *err)
@@ -32,23 +57,35 @@ semqr_status semqr__stage_load(semqr__cl_context *ctx, const semqr__plane *in, i
 	const char *function = anscombe
 	                           ? (bits == 8 ? "flatten_anscombe_u8" : "flatten_anscombe_u16")
 	                           : (bits == 8 ? "flatten_load_u8" : "flatten_load_u16");
-	cl_kernel k;
-	st = semqr__cl_kernel(ctx, "flatten", function, &k, err);
+	return run_load(ctx, function, in, gain, offset, out, (size_t)in->width,
+	                (size_t)in->height, err);
+}
+
+/* ---- 2 x 2 binning ------------------------------------------------------- */
+
+semqr_status semqr__stage_bin2(semqr__cl_context *ctx, const semqr__plane *in, int bits,
+                               float gain, float offset, const semqr__plane *out,
+                               semqr_error *err)
+{
+	if (bits != 8 && bits != 16)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "bin stage: %d-bit input (8 or 16 supported)", bits);
+	int ow = (in->width + 1) / 2, oh = (in->height + 1) / 2;
+	if (out->width != ow || out->height != oh)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "bin stage: output %d x %d for input %d x %d (must be %d x %d)",
+		                   out->width, out->height, in->width, in->height, ow, oh);
+	semqr_status st = semqr__plane_check(ctx, in, bits / 8, 0, 0, "bin input", err);
+	if (st == SEMQR_OK)
+		st = semqr__plane_check(ctx, out, sizeof(cl_float), 0, 0, "bin output", err);
 	if (st != SEMQR_OK)
 		return st;
-	cl_int in_origin = (cl_int)in->origin, out_origin = (cl_int)out->origin;
-	cl_float inv_gain = anscombe ? 1.0f / gain : 0.0f, off = offset;
-	semqr__kernel_arg args[] = {
-	    SEMQR__ARG(in->mem),     SEMQR__ARG(in_origin),  SEMQR__ARG(in->stride),
-	    SEMQR__ARG(in->width),   SEMQR__ARG(in->height), SEMQR__ARG(off),
-	    SEMQR__ARG(inv_gain),    SEMQR__ARG(out->mem),   SEMQR__ARG(out_origin),
-	    SEMQR__ARG(out->stride),
-	};
-	st = semqr__set_args(ctx, k, function, args, 10, err);
-	if (st == SEMQR_OK)
-		st = semqr__cl_run_2d(ctx, k, (size_t)in->width, (size_t)in->height, err);
-	clReleaseKernel(k);
-	return st;
+
+	int anscombe = gain > 0.0f;
+	const char *function = anscombe ? (bits == 8 ? "flatten_bin2_anscombe_u8"
+	                                             : "flatten_bin2_anscombe_u16")
+	                                : (bits == 8 ? "flatten_bin2_u8" : "flatten_bin2_u16");
+	return run_load(ctx, function, in, gain, offset, out, (size_t)ow, (size_t)oh, err);
 }
 
 /* ---- flatten --------------------------------------------------------------- */

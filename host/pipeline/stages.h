@@ -58,6 +58,17 @@ typedef struct semqr__plane {
 semqr_status semqr__stage_load(semqr__cl_context *ctx, const semqr__plane *in, int bits, float gain,
                                float offset, const semqr__plane *out, semqr_error *err);
 
+/* Bins the uchar (bits 8) or ushort (bits 16) window `in` 2 x 2 into the
+ * float window `out` of ceil(in width / 2) x ceil(in height / 2): output
+ * pixel (x, y) is the mean of input columns 2x, 2x + 1 and rows 2y, 2y + 1
+ * (an odd last column or row replicated), mapped as semqr__stage_load maps
+ * a pixel when gain <= 0 (mean / (2^bits - 1)); with gain > 0, half the
+ * Anscombe transform of the block's total electron count, whose noise is
+ * close to 1/2 (kernels/flatten.cl). */
+semqr_status semqr__stage_bin2(semqr__cl_context *ctx, const semqr__plane *in, int bits,
+                               float gain, float offset, const semqr__plane *out,
+                               semqr_error *err);
+
 /* Subtracts the background estimated from block x block blocks from the float
  * window `in` into the float window `out` (same size): out = (in - m~) * g,
  * m~ the bilinearly interpolated block means, g = 1 / max(s~, floor_sd) with
@@ -81,10 +92,37 @@ semqr_status semqr__stage_load_flatten(semqr__cl_context *ctx, const semqr__plan
 /* Largest Gaussian radius (kernels/denoise.cl has one kernel per radius). */
 #define SEMQR__DENOISE_RADIUS_MAX 15
 
-/* The Gaussian sigma, in pixels, used for a module size in pixels: a third of
- * a module, which averages out most pixel noise while an edge between two
- * modules keeps nearly its full contrast one module apart; and the radius that
- * goes with a sigma: ceil(3 sigma), clamped to 1..SEMQR__DENOISE_RADIUS_MAX. */
+/* Largest sigma: the largest radius is 3 sigma (the public
+ * SEMQR_DENOISE_SIGMA_MAX of semqr/decode.h is the same). */
+#define SEMQR__DENOISE_SIGMA_MAX (SEMQR__DENOISE_RADIUS_MAX / 3.0f)
+
+/* The Gaussian sigma, in pixels, for modules of a known pitch of module_px
+ * pixels (the scan's pixel size known): SEMQR__DENOISE_MODULE_FRACTION of
+ * a module, at most SEMQR__DENOISE_SIGMA_MAX (modules over 20.8 px).
+ * Measured, not derived, on 2048 x 2048 simulated plates of version-3
+ * symbols (default physics but the dose): wherever the decode rate is under
+ * 100 %, it peaks at a sigma of 0.21-0.24 module for 6.1 px modules (doses
+ * 25-50 quanta per pixel, 1024 symbols per dose and sigma), 0.23-0.26 with
+ * the symbols turned any way, 0.2-0.23 with a probe twice as wide, 0.2-0.26
+ * for 9.8 px (doses 8-12) and 0.24-0.29 for 4.1 px (doses 100-200); beyond
+ * it the rate falls (6.1 px, 30 quanta: 470 of 1024 at 0.24 module, 351 at
+ * a third; at half a module most symbols are lost even without noise).
+ * The peak does not move with the dose, which only raises the whole curve
+ * into a plateau (6.1 px, 100 quanta: at least 511 of 512 from 0.12 to 0.41
+ * module), so the noise measured in the scan (pipeline/noise_level.h) does
+ * not enter; a smaller sigma at high doses would only save time (4 % from
+ * 0.24 to 0.16 module at 1000 quanta on an 8192 x 8192 plate). */
+#define SEMQR__DENOISE_MODULE_FRACTION 0.24f
+float semqr__denoise_sigma_pitch(float module_px);
+
+/* The Gaussian sigma, in pixels, when the module size is only known to lie
+ * in a searched range (no pixel size), module_px its lower end: a third of
+ * it, which keeps the smallest modules apart while averaging out the noise
+ * of larger ones. On the 82 photographs of tests/test_photos.c (modules of
+ * 3-40 px) it reads 61 with no wrong payload; 0.24 of the lower end reads
+ * 59 with one wrong.
+ * The radius that goes with a sigma: ceil(3 sigma), clamped to
+ * 1..SEMQR__DENOISE_RADIUS_MAX. */
 float semqr__denoise_sigma(float module_px);
 int semqr__denoise_radius(float sigma);
 

@@ -104,6 +104,27 @@ typedef enum semqr_sampling_mode {
 	                             existing readers do (for comparison only) */
 } semqr_sampling_mode;
 
+/* Largest denoiser sigma in pixels (semqr_scan_decode_options.denoise_sigma):
+ * the device stage's largest radius, 15, is 3 sigma. */
+#define SEMQR_DENOISE_SIGMA_MAX 5.0
+
+/* The automatic detect scale (semqr_scan_decode_options.detect_scale 0)
+ * bins tiles 2 x 2 when modules are at least SEMQR_DETECT_SCALE2_MODULE_PX
+ * scan pixels (the pixel size known) and the noise measured in the scan
+ * (semqr_scan_summary.noise_quanta) is at least SEMQR_DETECT_SCALE2_QUANTA
+ * detected quanta per pixel. 6 px is where the smallest finder runs
+ * searched (m / 1.5) stay at 2 binned pixels, the finder stage's floor:
+ * below it binning lost symbols (2048 x 2048 plates at default physics,
+ * 3 seeds: 5.0 px modules 246 of 300 decoded binned against 300, 5.5 px
+ * 242 of 243 against 243). At 6.1 px it lost symbols at low doses (40
+ * quanta per pixel: 172 of 192 against 189; 45: 187 against 191; 55: 191
+ * both, one plate losing one) and none from 60 quanta up (60, 65, 70, 80,
+ * 100: 192 of 192 both; the 16384 x 16384 plate at 100: 4624 both); the
+ * noise measured reads about 5 % under the simulated dose, and 80 keeps a
+ * margin above 60 while taking scale 2 at default physics (100). */
+#define SEMQR_DETECT_SCALE2_MODULE_PX 6.0
+#define SEMQR_DETECT_SCALE2_QUANTA 80.0
+
 typedef struct semqr_scan_decode_options {
 	/* The OpenCL device: NULL or "" for the default (see
 	 * semqr_cl_select_device: SEMQR_DEVICE, else the first GPU, else the
@@ -143,9 +164,15 @@ typedef struct semqr_scan_decode_options {
 	 * 8. */
 	int line_shifts;
 	int line_shift_max;
-	/* Nonzero (default): the located image is denoised by a Gaussian of a
-	 * third of the module size. 0: it is not (sigma 0; for ablation). */
+	/* Nonzero (default): the located image is denoised by a Gaussian whose
+	 * sigma is 0.24 of the module when the pixel size gives the module
+	 * size, a third of module_px_min otherwise (measured: see
+	 * host/pipeline/stages.h). 0: it is not (sigma 0; for ablation). */
 	int denoise;
+	/* > 0: the Gaussian's sigma in pixels, at most SEMQR_DENOISE_SIGMA_MAX,
+	 * instead of the chosen one (for comparisons); 0 (default): chosen.
+	 * Ignored when denoise is 0. */
+	double denoise_sigma;
 	/* Module sampling (default SEMQR_SAMPLING_SOFT). */
 	semqr_sampling_mode sampling;
 	/* Time budget in milliseconds for the retries of one located symbol
@@ -160,6 +187,14 @@ typedef struct semqr_scan_decode_options {
 	 * [-1, 1] (default 0.45: symbols of simulated plates score 0.5 to 0.85,
 	 * chance alignments of finder-like patterns 0.3 to 0.42). */
 	float min_timing;
+	/* Detect scale: 2 bins each tile 2 x 2 on the device before anything
+	 * else, so that the stages that find and locate symbols run on a
+	 * quarter of the pixels (coordinates are still reported in scan
+	 * pixels); 1 does not; 0 (default, automatic) takes 2 when the module
+	 * size in pixels is known (pixel size from the metadata) and at least
+	 * SEMQR_DETECT_SCALE2_MODULE_PX and the scan's noise is low enough
+	 * (SEMQR_DETECT_SCALE2_QUANTA), else 1. */
+	int detect_scale;
 	/* Passed to semqr_decode_matrix (defaults as semqr_decode_options_init). */
 	semqr_decode_options decode;
 	/* CPU decoder threads locating and decoding tiles while the calling
@@ -280,6 +315,15 @@ typedef struct semqr_scan_summary {
 	double module_px_min, module_px_max; /* module sizes searched, in pixels */
 	int modules_resolved;        /* 0 when all of them are under 2 px: the scan cannot
 	                                show such symbols and was not searched */
+	/* The noise measured in the scan before decoding, from a sample of its
+	 * rows (host/pipeline/noise_level.h): the sample's median level and
+	 * the noise standard deviation there, in full-scale units (grey value
+	 * / (2^bits - 1)), and the detected quanta per pixel they amount to
+	 * (INFINITY when no noise was seen); all 0 when the scan was too small
+	 * to measure. */
+	double noise_level, noise_sd, noise_quanta;
+	double denoise_sigma_px;     /* the denoiser's Gaussian sigma (0: no denoising) */
+	int detect_scale;            /* the detect scale used, 1 or 2 (see the options) */
 	long candidates;             /* finder run candidates over all tiles */
 	long finders;                /* finder patterns over all tiles (halos counted again) */
 	long located;                /* symbols reported: decoded + failed */

@@ -70,6 +70,10 @@ expect 2 "--sampling expects soft or centre"  -- "$semqr" decode --sampling hard
 expect 2 "--retry-ms"                          -- "$semqr" decode --retry-ms -1 x.tif
 expect 2 "--frame-period-s"                    -- "$semqr" decode --frame-period-s 0 x.tif
 expect 2 "--line-shift-max"                    -- "$semqr" decode --line-shift-max 33 x.tif
+expect 2 "--detect-scale expects auto, 1 or 2" -- "$semqr" decode --detect-scale 4 x.tif
+expect 2 "--detect-scale expects auto, 1 or 2" -- "$semqr" decode --detect-scale half x.tif
+expect 2 "--denoise-sigma expects a number from 0.01 to 5" -- "$semqr" decode --denoise-sigma 5.5 x.tif
+expect 2 "--denoise-sigma"                     -- "$semqr" decode --denoise-sigma 0 x.tif
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
