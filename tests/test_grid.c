@@ -327,6 +327,10 @@ static void scan(const uint8_t *pix, int w, int h, const plate_truth *t, double 
 	for (int i = 0; i < nt; i++) {
 		semqr__located loc;
 		assert_true(semqr__locate_symbol(&geo, fi, &tri[i], MAX_VERSION, MIN_TIMING, &loc));
+		/* the locator refines only the symbols it rescues; the others as the
+		 * scan decoder does when they do not decode at once */
+		if (!loc.grid.on)
+			semqr__grid_refine(&geo, &loc);
 		semqr__located plain = loc;
 		plain.grid.on = 0;
 		int k = truth_match(t, &loc);

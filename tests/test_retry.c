@@ -3,7 +3,7 @@
  * truth.
  *
  * The plate: 1024 x 1024 pixels of version-3 symbols (49 nm modules, 8 nm
- * pixels) at dose 30 (default physics otherwise, seed 16), rendered here by
+ * pixels) at dose 30 (default physics otherwise, seed 17), rendered here by
  * the simulator. At that dose the shot noise leaves most located symbols
  * with more module errors than their Reed-Solomon blocks correct at the
  * first sampling (flattened image, module means); a retry samples the
@@ -11,7 +11,11 @@
  * boundary between set and unset, and decodes some of them. The budget of
  * the retried runs is large (10 s per symbol) so that every retry runs
  * whatever the machine's load: the outcome depends on the image only.
- * Measured: 2 of 16 decode at the first sampling, 5 with the retries. */
+ * Measured: 2 of 16 decode at the first sampling, 5 with the retries (the
+ * first of which corrects the symbol's grid). Seed 16, used before, no longer
+ * has a symbol only the retries read: since the locator stopped correcting
+ * every symbol's grid, the one they rescued decodes at once (3 and 3);
+ * seeds 18-21 gain 4 to 9 with the retries. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,7 +68,7 @@ static int setup(void **state)
 	mkdir(TMP, 0755);
 	semqr_sim_options so;
 	semqr_sim_options_init(&so);
-	so.seed = 16;
+	so.seed = 17;
 	so.rows = so.cols = 0;
 	so.width = so.height = 1024;
 	so.dose = 30.0;

@@ -582,9 +582,8 @@ static int locate(const semqr__grey_image *img, const semqr__finder *finders,
 		loc.corners[k][0] = (float)x;
 		loc.corners[k][1] = (float)y;
 	}
-	semqr__grid_refine(img, &loc);
 	if (!(best >= min_timing) &&
-	    !(loc.grid.on && semqr__timing_agreement(img, &loc) >= min_timing))
+	    !(semqr__grid_refine(img, &loc) && semqr__timing_agreement(img, &loc) >= min_timing))
 		return 0;
 	*out = loc;
 	return 1;

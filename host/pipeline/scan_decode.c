@@ -699,7 +699,11 @@ static int sample_decode(tile_check *c, const semqr__located *loc, const samplin
  * module pitch and, when its centre is in the core, samples and decodes it
  * into s->results[s->nresults + k], without counting it.
  * Retries: when the first sampling does not decode a symbol that would be
- * reported as a failure (strict triplet, timing at least min_timing), the
+ * reported as a failure (strict triplet, timing at least min_timing), its
+ * grid is first corrected inside the symbol (semqr__grid_refine, which the
+ * locator applies only to the symbols it rescues; when it corrects
+ * anything, the first sampling is taken again through the corrected grid,
+ * which the retries then keep), then the
  * retries are tried in order until one decodes or plan->retry_ms of wall
  * time has passed since the first failed (the clock is read between tries,
  * so the budget is overrun by one try at most); the error kept is the first
@@ -750,6 +754,8 @@ static int attempt(tile_check *c, const semqr__finder *f, const semqr__triplet *
 		double start = semqr__now(), deadline = start + 1e-3 * plan->retry_ms;
 		semqr_error first = r->e;
 		s->retried++;
+		if (!loc.grid.on && semqr__grid_refine(&c->img, &loc))
+			decoded = sample_decode(c, &loc, &first_try, r);
 		for (size_t i = 0; !decoded && i < sizeof retries / sizeof *retries &&
 		                   semqr__now() < deadline;
 		     i++)
