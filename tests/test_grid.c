@@ -46,6 +46,7 @@
 #include "sim/sim_internal.h"
 #include "support/ref.h"
 #include "support/run.h"
+#include "support/truth_count.h"
 
 #define PI 3.14159265358979323846
 
@@ -552,25 +553,6 @@ static void test_clean(void **state)
 
 /* ---- the scan decoder ------------------------------------------------------ */
 
-typedef struct count_ctx {
-	const semqr_truth *truth;
-	int right, wrong;
-} count_ctx;
-
-static void on_symbol(void *user, const semqr_scan_symbol *s)
-{
-	count_ctx *c = user;
-	if (!s->decoded)
-		return;
-	for (size_t i = 0; i < c->truth->count; i++)
-		if (c->truth->symbols[i].payload_len == s->data->payload_len &&
-		    !memcmp(c->truth->symbols[i].payload, s->data->payload, s->data->payload_len)) {
-			c->right++;
-			return;
-		}
-	c->wrong++;
-}
-
 /* The plate of test_jumps as a TIFF through semqr_decode_scan with default
  * options: the scan decoder samples through the corrected grid. Measured:
  * 58 of 64 decoded; the tree before the correction decoded 40. */
@@ -592,8 +574,8 @@ static void test_scan_decoder(void **state)
 	assert_int_equal(semqr_truth_load(truth_path, &truth, &err), SEMQR_OK);
 	semqr_scan *scan_file;
 	assert_int_equal(semqr_scan_open(tiff, NULL, &scan_file, &err), SEMQR_OK);
-	count_ctx c = {&truth, 0, 0};
-	assert_int_equal(semqr_decode_scan(scan_file, NULL, on_symbol, &c, NULL, &err), SEMQR_OK);
+	test_truth_count c = {&truth, 0, 0};
+	assert_int_equal(semqr_decode_scan(scan_file, NULL, test_truth_count_symbol, &c, NULL, &err), SEMQR_OK);
 	semqr_scan_close(scan_file);
 	printf("scan decoder, charging jumps of 2-5 px: %d of %zu decoded, %d wrong\n", c.right,
 	       truth.count, c.wrong);

@@ -25,6 +25,7 @@
 #include "semqr/truth.h"
 #include "support/ref.h"
 #include "support/run.h"
+#include "support/truth_count.h"
 
 enum { W = 768, H = 512 };
 
@@ -225,26 +226,6 @@ static void test_turned_symbols_left_alone(void **state)
 	}
 }
 
-/* Decoded payloads found in the truth (right) and not (wrong). */
-typedef struct count_ctx {
-	const semqr_truth *truth;
-	int right, wrong;
-} count_ctx;
-
-static void on_symbol(void *user, const semqr_scan_symbol *s)
-{
-	count_ctx *c = user;
-	if (!s->decoded)
-		return;
-	for (size_t i = 0; i < c->truth->count; i++)
-		if (c->truth->symbols[i].payload_len == s->data->payload_len &&
-		    !memcmp(c->truth->symbols[i].payload, s->data->payload, s->data->payload_len)) {
-			c->right++;
-			return;
-		}
-	c->wrong++;
-}
-
 /* Whole plates through the scan decoder: a 1024 x 1024 plate at default
  * physics but a line jitter of 2 px (deviation), with and without the
  * correction: with it at least 90 % of the symbols decode, and a quarter of
@@ -262,9 +243,9 @@ static int decode_count(const char *tiff, const semqr_truth *truth, int line_shi
 	semqr_scan_decode_options_init(&o);
 	o.line_shifts = line_shifts;
 	o.detect_scale = 1;
-	count_ctx c = {truth, 0, 0};
+	test_truth_count c = {truth, 0, 0};
 	semqr_scan_summary sum;
-	assert_int_equal(semqr_decode_scan(scan, &o, on_symbol, &c, &sum, &err), SEMQR_OK);
+	assert_int_equal(semqr_decode_scan(scan, &o, test_truth_count_symbol, &c, &sum, &err), SEMQR_OK);
 	semqr_scan_close(scan);
 	assert_int_equal(c.wrong, 0);
 	*rms = sum.line_shift_rms_px;

@@ -32,6 +32,7 @@
 #include "semqr/sim.h"
 #include "semqr/truth.h"
 #include "support/run.h"
+#include "support/truth_count.h"
 #include "support/truth_frames.h"
 
 enum { SIDE = 1024, FRAMES = 8 };
@@ -84,13 +85,10 @@ static void on_symbol(void *user, const semqr_scan_symbol *s)
 	outcome *o = user;
 	if (!s->decoded)
 		return;
-	for (size_t i = 0; i < truth.count; i++)
-		if (truth.symbols[i].payload_len == s->data->payload_len &&
-		    !memcmp(truth.symbols[i].payload, s->data->payload, s->data->payload_len)) {
-			o->decoded++;
-			return;
-		}
-	o->wrong++;
+	if (test_truth_has_payload(&truth, s->data->payload, s->data->payload_len))
+		o->decoded++;
+	else
+		o->wrong++;
 }
 
 static void on_frame(void *user, const semqr_scan_frame *f)
