@@ -12,29 +12,49 @@
 #define SUB 5
 static const double sub_offset[SUB] = {-0.3125, -0.15625, 0.0, 0.15625, 0.3125};
 
-/* Mean grey of module (i, j) of loc, or NAN when a sample leaves the
- * image. Without a grid correction the module's centre is (i + 0.5, j + 0.5)
- * exactly as the device sampler computes it. */
-static double module_mean(const semqr__grey_image *img, const semqr__located *loc, int i, int j)
+/* Adds to sum[i], for each module i of module row j of loc, its SUB samples
+ * of sample row b, and sets bad[i] when one leaves the image. Without a grid
+ * correction the module's centre is (i + 0.5, j + 0.5) exactly as the
+ * device sampler computes it. The homography is evaluated per sample as in
+ * semqr__homography_apply, with the v terms computed once per module and
+ * sample row, and one division per sample (a reciprocal; positions differ
+ * from semqr__homography_apply's by an ulp or so). The image is at least
+ * 2 x 2 (the caller's check). */
+static void sample_row(const semqr__grey_image *img, const semqr__located *loc, int j, int b,
+                       double *sum, uint8_t *bad)
 {
-	double cu = i + 0.5, cv = j + 0.5, sum = 0.0;
-	if (loc->grid.on) {
-		double du, dv;
-		semqr__grid_displacement(&loc->grid, i, j, &du, &dv);
-		cu += du;
-		cv += dv;
-	}
-	for (int b = 0; b < SUB; b++)
-		for (int a = 0; a < SUB; a++) {
-			double x, y;
-			semqr__homography_apply(loc->h, cu + sub_offset[a], cv + sub_offset[b], &x,
-			                        &y);
-			int ok = 1;
-			sum += semqr__grey_bilinear(img, x, y, &ok);
-			if (!ok)
-				return NAN;
+	const double *h = loc->h;
+	double xmax = img->width - 1, ymax = img->height - 1;
+	for (int i = 0; i < loc->size; i++) {
+		double cu = i + 0.5, cv = j + 0.5;
+		if (loc->grid.on) {
+			double du, dv;
+			semqr__grid_displacement(&loc->grid, i, j, &du, &dv);
+			cu += du;
+			cv += dv;
 		}
-	return sum / (SUB * SUB);
+		double v = cv + sub_offset[b];
+		double xv = h[1] * v + h[2], yv = h[4] * v + h[5], wv = h[7] * v + h[8];
+		double row = 0.0;
+		for (int a = 0; a < SUB; a++) {
+			double u = cu + sub_offset[a];
+			double r = 1.0 / (h[6] * u + wv);
+			double x = (h[0] * u + xv) * r, y = (h[3] * u + yv) * r;
+			if (!(x >= 0.0 && y >= 0.0 && x <= xmax && y <= ymax)) {
+				bad[i] = 1;
+				break;
+			}
+			int x0 = (int)x, y0 = (int)y;
+			x0 -= x0 > img->width - 2;
+			y0 -= y0 > img->height - 2;
+			double fx = x - x0, fy = y - y0;
+			const float *p = img->data + (size_t)y0 * (size_t)img->stride + (size_t)x0;
+			const float *q = p + img->stride;
+			double top = p[0] + fx * (p[1] - p[0]), bottom = q[0] + fx * (q[1] - q[0]);
+			row += top + fy * (bottom - top);
+		}
+		sum[i] += row;
+	}
 }
 
 /* Rounds of the neighbour model: each decides every module again with the
@@ -48,8 +68,12 @@ static double module_mean(const semqr__grey_image *img, const semqr__located *lo
 /* p(set | g) for levels l0 (unset), l1 (set) with Gaussian noise of spread
  * sd, mixed with the damaged class: uniform between the levels with weight
  * DAMAGED_PRIOR, set or unset alike. A grey far from both levels but between
- * them comes out near 0.5. */
-static double posterior(double g, double l0, double l1, double sd)
+ * them comes out near 0.5. log_uniform is the damaged class's log density
+ * relative to the Gaussians', log(DAMAGED_PRIOR sqrt(2 pi) sd / |l1 - l0|)
+ * (damaged_log_density). As p > 1/2 exactly when the set Gaussian's density
+ * is the larger (the damaged class adds 1/2 of its weight to each side), a
+ * decision alone needs no exponential: see nearer_set. */
+static double posterior(double g, double l0, double l1, double sd, double log_uniform)
 {
 	double z0 = (g - l0) / sd, z1 = (g - l1) / sd;
 	/* Log densities; the Gaussians' common factor 1 / (sqrt(2 pi) sd) moves
@@ -58,11 +82,25 @@ static double posterior(double g, double l0, double l1, double sd)
 	double e0 = -0.5 * z0 * z0, e1 = -0.5 * z1 * z1, top = fmax(e0, e1);
 	double lo = fmin(l0, l1), hi = fmax(l0, l1), eu = -INFINITY;
 	if (g >= lo && g <= hi && hi > lo) {
-		eu = log(DAMAGED_PRIOR * 2.5066282746310002 * sd / (hi - lo));
+		eu = log_uniform;
 		top = fmax(top, eu);
 	}
 	double n0 = exp(e0 - top), n1 = exp(e1 - top), u = exp(eu - top);
 	return (n1 + 0.5 * u) / (n0 + n1 + u);
+}
+
+/* The damaged class's log density for posterior; -INFINITY when the levels
+ * coincide (posterior then never uses it). */
+static double damaged_log_density(double l0, double l1, double sd)
+{
+	double gap = fabs(l1 - l0);
+	return gap > 0.0 ? log(DAMAGED_PRIOR * 2.5066282746310002 * sd / gap) : -INFINITY;
+}
+
+/* posterior(g, l0, l1, ...) > 1/2, i.e. g nearer the set level. */
+static int nearer_set(double g, double l0, double l1)
+{
+	return fabs(g - l1) < fabs(g - l0);
 }
 
 void semqr__known_modules(int version, uint8_t *known, uint8_t *value)
@@ -93,9 +131,21 @@ void semqr__sample_module_means(const semqr__grey_image *img, const semqr__locat
                                 float *means)
 {
 	int size = loc->size;
-	for (int j = 0; j < size; j++)
+	if (img->width < 2 || img->height < 2) {
+		for (int k = 0; k < size * size; k++)
+			means[k] = NAN;
+		return;
+	}
+	/* Sample rows in order: a symbol's samples then walk its rows of pixels
+	 * rather than jump between them module by module. */
+	for (int j = 0; j < size; j++) {
+		double sum[SEMQR_SIZE_MAX] = {0.0};
+		uint8_t bad[SEMQR_SIZE_MAX] = {0};
+		for (int b = 0; b < SUB; b++)
+			sample_row(img, loc, j, b, sum, bad);
 		for (int i = 0; i < size; i++)
-			means[j * size + i] = (float)module_mean(img, loc, i, j);
+			means[j * size + i] = bad[i] ? NAN : (float)(sum[i] / (SUB * SUB));
+	}
 }
 
 /* The two-level logistic of the first decision: mu0, mu1 and the pooled
@@ -219,7 +269,26 @@ void semqr__soft_from_means_at(int version, const float *means, double threshold
 	for (int round = 0; round < SOFT_ROUNDS; round++) {
 		if (!neighbour_levels(size, known, dec[cur], means, a, b, &var))
 			break;
-		double sd = sqrt(var);
+		if (round < SOFT_ROUNDS - 1) {
+			/* A decision per module, known ones kept. */
+			for (int j = 0; j < size; j++)
+				for (int i = 0; i < size; i++) {
+					int k = j * size + i, nb = set_neighbours(dec[cur], size, i, j);
+					double l0 = a[0] + b[0] * nb, l1 = a[1] + b[1] * nb;
+					dec[1 - cur][k] =
+					    known[k] ? value[k]
+					             : isfinite(means[k]) &&
+					                   nearer_set(moved(known, means, k, threshold, l1 - l0),
+					                              l0, l1);
+				}
+			cur = 1 - cur;
+			continue;
+		}
+		/* The last round writes p; the damaged class's density per count of
+		 * set neighbours. */
+		double sd = sqrt(var), log_uniform[5];
+		for (int nb = 0; nb < 5; nb++)
+			log_uniform[nb] = damaged_log_density(a[0] + b[0] * nb, a[1] + b[1] * nb, sd);
 		for (int j = 0; j < size; j++)
 			for (int i = 0; i < size; i++) {
 				int k = j * size + i;
@@ -228,16 +297,11 @@ void semqr__soft_from_means_at(int version, const float *means, double threshold
 					int nb = set_neighbours(dec[cur], size, i, j);
 					double l0 = a[0] + b[0] * nb, l1 = a[1] + b[1] * nb;
 					p = (float)posterior(moved(known, means, k, threshold, l1 - l0), l0, l1,
-					                     sd);
+					                     sd, log_uniform[nb]);
 				}
-				if (round == SOFT_ROUNDS - 1)
-					dark[k] = p;
-				else
-					dec[1 - cur][k] = known[k] ? value[k] : p > 0.5f;
+				dark[k] = p;
 			}
-		if (round == SOFT_ROUNDS - 1)
-			return;
-		cur = 1 - cur;
+		return;
 	}
 	/* The neighbour model could not be fitted: the global logistic. */
 	for (int k = 0; k < n; k++)
