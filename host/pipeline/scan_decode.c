@@ -774,6 +774,36 @@ static int attempt(tile_check *c, const semqr__finder *f, const semqr__triplet *
 	return decoded ? DECODED : weak ? NOT_LOCATED : NOT_DECODED;
 }
 
+/* How far, in modules along each axis, the centre of a symbol that
+ * semqr__locate_perspective locates can lie from the centre of its finders'
+ * affine map: that map and the perspective one share the three finder
+ * centres, and the fourth point moves by at most 6.25 modules (the timing
+ * search), 3 more (the contrast search) and 2 more (the alignment pattern),
+ * some 11.25 modules in all; the centre moves less than that point (about
+ * a quarter of it), so this bound holds with room to spare. */
+#define PERSPECTIVE_CENTRE_REACH 12.0
+
+/* Whether a perspective attempt at t could give a symbol centred in the
+ * tile's core, the only kind it could decode (see attempt): the centre of
+ * the finders' affine map, half way between the top-right and bottom-left
+ * finder centres, lies within PERSPECTIVE_CENTRE_REACH modules of the core.
+ * On plates the triplets failing the plain attempt are mostly triangles of
+ * finders of neighbouring symbols cut by the tile's context or the plate's
+ * edge, far in the halo; on the 16384^2 plate at default physics they cost
+ * a fifth of the decoder threads' time, none decoding. */
+static int perspective_may_centre_in_core(const tile_check *c, const semqr__finder *f,
+                                          const semqr__triplet *t)
+{
+	const semqr__tile *tile = &c->s->tile;
+	double sc = c->plan->scale;
+	const semqr__finder *b = &f[t->tr], *d = &f[t->bl];
+	double x = sc * 0.5 * (b->x + d->x) + tile->ctx_x0 + 0.5 * sc;
+	double y = sc * 0.5 * (b->y + d->y) + tile->ctx_y0 + 0.5 * sc;
+	double reach = PERSPECTIVE_CENTRE_REACH * sc * f[t->tl].module;
+	return x >= tile->core_x0 - reach && x < tile->core_x1 + reach &&
+	       y >= tile->core_y0 - reach && y < tile->core_y1 + reach;
+}
+
 /* The grouping's check (semqr__triplet_check): locates and decodes the
  * triplet, in perspective when the plain grid fails. A symbol outside the
  * core (located with its timing patterns clear) is accepted unreported; it
@@ -790,7 +820,7 @@ static int check_triplet(void *user, const semqr__finder *f, semqr__triplet *t)
 		t->version = s->results[s->nresults].t.version;
 		return t->loose ? 0 : SEMQR__TRIPLET_COVER;
 	}
-	if (first != DECODED) {
+	if (first != DECODED && perspective_may_centre_in_core(c, f, t)) {
 		/* Perspective: the finder centres alone mislead the grid. */
 		if (attempt(c, f, t, 1, 1) == DECODED) {
 			s->results[s->nresults] = s->results[s->nresults + 1];
