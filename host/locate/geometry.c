@@ -141,38 +141,67 @@ static double timing_score(const semqr__grey_image *img, const double h[9],
 	return num / sqrt(den * n);
 }
 
-/* Pearson correlation of the 5 x 5 modules centred at grid point (i, j)
- * of find_alignment's sample grid (g, ok: ALIGN_GRID x ALIGN_GRID, a
- * module every 4 points) with the alignment pattern (set centre and outer
- * ring, unset ring), the set modules counted positive by `sign`. -2 when a
- * sample left the image. */
+/* The alignment pattern searched on a grid of quarter-module points: its
+ * (2 ALIGN_STEPS + 1)^2 candidate centres, each with 5 x 5 module samples a
+ * module (4 points) apart, all on one ALIGN_GRID x ALIGN_GRID grid. */
 #define ALIGN_STEPS 8 /* quarter-module steps either side of the prediction: 2 modules */
+#define ALIGN_POSITIONS (2 * ALIGN_STEPS + 1)
 #define ALIGN_GRID (2 * ALIGN_STEPS + 17) /* the positions, and 2 modules more either side */
-static double alignment_score(const double g[ALIGN_GRID][ALIGN_GRID],
-                              const unsigned char ok[ALIGN_GRID][ALIGN_GRID], int i, int j,
-                              double sign)
+
+/* Fills score[j][i] with the Pearson correlation of the 5 x 5 modules
+ * centred at grid point (i + 8, j + 8) (candidate centre (i, j)) of the
+ * samples g with the alignment pattern (set centre and outer ring, unset
+ * ring), the set modules counted positive by `sign`; -2 when a sample left
+ * the image (ok 0) or the samples are all equal. With template t (+1, or
+ * -1 on the ring of 8) the correlation needs only the sums of the 25
+ * samples, of their squares and of the 9 inner ones (sum of g t = all - 2
+ * (inner - centre)): box sums over points 4 apart, taken along rows, then
+ * along columns. */
+static void alignment_scores(const double g[ALIGN_GRID][ALIGN_GRID],
+                             const unsigned char ok[ALIGN_GRID][ALIGN_GRID], double sign,
+                             double score[ALIGN_POSITIONS][ALIGN_POSITIONS])
 {
-	double sg = 0.0, sgg = 0.0, sgt = 0.0, st = 0.0;
-	int inside = 1;
-	for (int dy = -2; dy <= 2; dy++)
-		for (int dx = -2; dx <= 2; dx++) {
-			int ring = abs(dx) > abs(dy) ? abs(dx) : abs(dy);
-			double t = ring == 1 ? -1.0 : 1.0;
-			int gi = i + 4 * (dx + 2), gj = j + 4 * (dy + 2);
-			double v = sign * g[gj][gi];
-			inside &= ok[gj][gi];
-			sg += v;
-			sgg += v * v;
-			sgt += v * t;
-			st += t;
+	/* row sums at each candidate column i: of 5 points (all), of the
+	 * middle 3 (inner), of squares, and of missing samples */
+	double all[ALIGN_GRID][ALIGN_POSITIONS], inner[ALIGN_GRID][ALIGN_POSITIONS];
+	double sq[ALIGN_GRID][ALIGN_POSITIONS];
+	int missing[ALIGN_GRID][ALIGN_POSITIONS];
+	for (int y = 0; y < ALIGN_GRID; y++)
+		for (int i = 0; i < ALIGN_POSITIONS; i++) {
+			double a = 0.0, in = 0.0, s = 0.0;
+			int m = 0;
+			for (int d = 0; d < 5; d++) {
+				double v = sign * g[y][i + 4 * d];
+				a += v;
+				s += v * v;
+				m += !ok[y][i + 4 * d];
+				if (d >= 1 && d <= 3)
+					in += v;
+			}
+			all[y][i] = a;
+			inner[y][i] = in;
+			sq[y][i] = s;
+			missing[y][i] = m;
 		}
-	if (!inside)
-		return -2.0;
-	const double n = 25.0;
-	double vg = sgg - sg * sg / n, vt = n - st * st / n;
-	if (!(vg > 0.0))
-		return -2.0;
-	return (sgt - sg * st / n) / sqrt(vg * vt);
+	/* t: 17 modules +1 and 8 -1, so sum t = 9 and sum (t - mean)^2 = 25 -
+	 * 81 / 25 */
+	const double n = 25.0, st = 9.0, vt = n - st * st / n;
+	for (int j = 0; j < ALIGN_POSITIONS; j++)
+		for (int i = 0; i < ALIGN_POSITIONS; i++) {
+			double sg = 0.0, sgg = 0.0, sin = 0.0;
+			int m = 0;
+			for (int d = 0; d < 5; d++) {
+				sg += all[j + 4 * d][i];
+				sgg += sq[j + 4 * d][i];
+				m += missing[j + 4 * d][i];
+				if (d >= 1 && d <= 3)
+					sin += inner[j + 4 * d][i];
+			}
+			double centre = sign * g[j + 8][i + 8];
+			double sgt = sg - 2.0 * (sin - centre);
+			double vg = sgg - sg * sg / n;
+			score[j][i] = m || !(vg > 0.0) ? -2.0 : (sgt - sg * st / n) / sqrt(vg * vt);
+		}
 }
 
 /* Vertex of the parabola through (-1, a), (0, b), (1, c), clamped to +-1/2. */
@@ -203,19 +232,17 @@ static double find_alignment(const semqr__grey_image *img, const double h[9], do
 			                    cv + 0.25 * (j - ALIGN_STEPS) - 2.0, &inside);
 			ok[j][i] = (unsigned char)inside;
 		}
-	double score[2 * ALIGN_STEPS + 1][2 * ALIGN_STEPS + 1];
+	double score[ALIGN_POSITIONS][ALIGN_POSITIONS];
+	alignment_scores(g, ok, sign, score);
 	double best = -2.0;
 	int bi = 0, bj = 0;
-	for (int j = 0; j <= 2 * ALIGN_STEPS; j++)
-		for (int i = 0; i <= 2 * ALIGN_STEPS; i++) {
-			double s = alignment_score(g, ok, i, j, sign);
-			score[j][i] = s;
-			if (s > best) {
-				best = s;
+	for (int j = 0; j < ALIGN_POSITIONS; j++)
+		for (int i = 0; i < ALIGN_POSITIONS; i++)
+			if (score[j][i] > best) {
+				best = score[j][i];
 				bi = i;
 				bj = j;
 			}
-		}
 	if (best <= -2.0)
 		return -2.0;
 	double di = 0.0, dj = 0.0;
