@@ -438,7 +438,17 @@ void semqr__sample_module_means(const semqr__grey_image *img, const semqr__locat
  *    between them but many spreads from both comes out near 0.5: an erasure
  *    for the decoder.
  * Steps 2 and 3 run three times, each deciding the data modules again
- * (p > 0.5) for the next; the third writes p. Variances are floored at
+ * (p > 0.5) for the next; the third writes p, unless step 4 replaces it.
+ * 4. Local levels (a background varying across the symbol: a textured
+ *    substrate, uneven charging): when the lag-1 correlation of the known
+ *    modules' residuals between 4-neighbours under the third round's fit
+ *    is at least 0.5, the third round is replaced by three rounds in which
+ *    each module's level per class is the Gaussian-weighted (1 module, out
+ *    to 3) mean of the other modules of that class around it, with 0.5
+ *    module's weight of the class's mean over the symbol, plus the
+ *    neighbour terms of step 2 fitted to the known modules' residuals from
+ *    those levels; the last writes p as step 3 does (see sample.c).
+ * Variances are floored at
  * 1e-4 (mu1 - mu0)^2 (a noiseless image saturates p). NAN means (missing
  * modules) are ignored for the fits, count unset as neighbours and get 0.5;
  * every module gets 0.5 when the two levels of step 1 are not apart
