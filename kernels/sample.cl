@@ -1,9 +1,11 @@
 /* semqr sample stage: the mean grey of every module of located symbols.
  *
  * The definition is semqr__sample_module_means' (host/locate/locate.h): a
- * module's mean is the mean of 5 x 5 bilinear samples at module offsets
- * -5/16, -5/32, 0, 5/32, 5/16 around its centre, taken b (v offset) outer, a
- * (u offset) inner; pixel centres are at integer coordinates; a sample is missing when
+ * module's mean is the weighted mean of side x side bilinear samples around
+ * its centre, at the module offsets and with the weights of the footprint
+ * the host chose for the symbol (side 7: wide, 4: narrow; the tables below,
+ * semqr__sample_side's choice), taken b (v offset) outer, a (u offset)
+ * inner; pixel centres are at integer coordinates; a sample is missing when
  * it lies outside [0, width - 1] x [0, height - 1] (borders included) or is
  * not finite, every sample is missing when width < 2 or height < 2, and a
  * module with a missing sample gets NAN. Here it is evaluated in float.
@@ -27,8 +29,9 @@
  * refined once with fma (q + fma(-q, w, n) / w), which makes it the
  * correctly rounded n / w but in rare near-halfway cases whatever division
  * accuracy the device has (OpenCL allows 2.5 ulp), so that every device
- * agrees with the C reference. The mean multiplies the sum by the float
- * 1 / 25, which the reference does too.
+ * agrees with the C reference. Each sample adds (wa * wb) * sample to the
+ * sum in float, as the reference does; the tables are those of sample.c
+ * rounded to float (the offsets and the narrow weights exactly).
  *
  * Reads are clamped to the window (a missing sample reads a border pixel and
  * is then discarded), so the kernel never reads outside the window and has
@@ -38,14 +41,24 @@
  * OpenCL C 1.2, no extensions; contraction off, as in the C reference. */
 #pragma OPENCL FP_CONTRACT OFF
 
-/* Must match semqr__sample_symbol in pipeline/stage_sample.h (52 bytes). */
+/* Must match semqr__sample_symbol in pipeline/stage_sample.h (56 bytes). */
 typedef struct sample_symbol {
 	float h[9];        /* recentred homography */
 	int anchor_x;      /* window pixel the recentred coordinates start from */
 	int anchor_y;
 	int size;          /* modules per side */
 	int offset;        /* index in out of module (0, 0) */
+	int side;          /* samples per side: 7 (wide footprint) or 4 (narrow) */
 } sample_symbol;
+
+/* The footprints' offsets (modules) and weights per axis, as sample.c's. */
+__constant float wide_offset[7] = {-0.46875f, -0.3125f, -0.15625f, 0.0f,
+                                   0.15625f,  0.3125f,  0.46875f};
+__constant float wide_weight[7] = {
+    0.065576383842369981f, 0.12920289930120246f, 0.19408283901901222f, 0.22227575567483052f,
+    0.19408283901901222f,  0.12920289930120246f, 0.065576383842369981f};
+__constant float narrow_offset[4] = {-0.28125f, -0.09375f, 0.09375f, 0.28125f};
+__constant float narrow_weight[4] = {0.25f, 0.25f, 0.25f, 0.25f};
 
 /* One coordinate of a sample: n / w refined to (nearly always) the correctly
  * rounded quotient. */
@@ -56,8 +69,8 @@ static float quotient(float n, float w)
 }
 
 __kernel void sample_means(__global const float *in, int in_origin, int in_stride, int width,
-                           int height, __global const sample_symbol *syms, int count,
-                           int total, __global float *out)
+                           int height, __global const sample_symbol *syms, int count, int total,
+                           __global float *out)
 {
 	int g = (int)get_global_id(0);
 	if (g >= total)
@@ -86,11 +99,15 @@ __kernel void sample_means(__global const float *in, int in_origin, int in_strid
 	float cu = (float)(2 * i + 1 - size) * 0.5f, cv = (float)(2 * j + 1 - size) * 0.5f;
 	__global const float *base = in + in_origin;
 
+	int side = s->side == 7 ? 7 : 4;
+	__constant const float *off = side == 7 ? wide_offset : narrow_offset;
+	__constant const float *wt = side == 7 ? wide_weight : narrow_weight;
+
 	float sum = 0.0f;
 	int ok = 1;
-	for (int b = 0; b < 5; b++)
-		for (int a = 0; a < 5; a++) {
-			float u = cu + 0.15625f * (float)(a - 2), v = cv + 0.15625f * (float)(b - 2);
+	for (int b = 0; b < side; b++)
+		for (int a = 0; a < side; a++) {
+			float u = cu + off[a], v = cv + off[b];
 			float nx = h0 * u;
 			nx = nx + h1 * v;
 			nx = nx + h2;
@@ -111,7 +128,7 @@ __kernel void sample_means(__global const float *in, int in_origin, int in_strid
 			__global const float *q = p + in_stride;
 			float top = (1.0f - fx) * p[0] + fx * p[1];
 			float bottom = (1.0f - fx) * q[0] + fx * q[1];
-			sum += (1.0f - fy) * top + fy * bottom;
+			sum += (wt[a] * wt[b]) * ((1.0f - fy) * top + fy * bottom);
 		}
-	out[g] = ok ? sum * (1.0f / 25.0f) : NAN;
+	out[g] = ok ? sum : NAN;
 }

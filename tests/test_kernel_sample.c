@@ -276,15 +276,26 @@ static void test_all_versions(void **state)
 
 /* ---- device against the CPU sampler ---------------------------------------- */
 
+/* The per-axis offsets of footprint `side` (the contract in locate.h) into
+ * off; returns side. */
+static int footprint_offsets(int side, double off[7])
+{
+	static const double wide[7] = {-0.46875, -0.3125, -0.15625, 0.0, 0.15625, 0.3125, 0.46875};
+	static const double narrow[4] = {-0.28125, -0.09375, 0.09375, 0.28125};
+	memcpy(off, side == 7 ? wide : narrow, (size_t)side * sizeof *off);
+	return side;
+}
+
 /* Whether some sample of module (i, j) of loc lies, in double, within `eps`
  * pixels of the border of a w x h window. */
 static int near_border(const semqr__located *loc, int i, int j, int w, int h, double eps)
 {
-	for (int b = -2; b <= 2; b++)
-		for (int a = -2; a <= 2; a++) {
+	double off[7];
+	int n = footprint_offsets(semqr__sample_side(loc->h, loc->size), off);
+	for (int b = 0; b < n; b++)
+		for (int a = 0; a < n; a++) {
 			double x, y;
-			semqr__homography_apply(loc->h, i + 0.5 + 0.15625 * a, j + 0.5 + 0.15625 * b,
-			                        &x, &y);
+			semqr__homography_apply(loc->h, i + 0.5 + off[a], j + 0.5 + off[b], &x, &y);
 			if (fabs(x) < eps || fabs(y) < eps || fabs(x - (w - 1)) < eps ||
 			    fabs(y - (h - 1)) < eps)
 				return 1;
@@ -294,15 +305,17 @@ static int near_border(const semqr__located *loc, int i, int j, int w, int h, do
 
 /* Device (float) against semqr__sample_module_means (double) on random
  * images: 2 window shapes x 20 random symbols of versions 1..40 (pitch 0.3
- * to 6 pixels, so up to about 1060 pixels across), values in [0, 1).
+ * to 6 pixels, so up to about 1060 pixels across, both footprints; each
+ * footprint is asserted to occur), values in [0, 1).
  * A sample's float position is off by a few ulps of the recentred terms,
  * whose size is the symbol's extent from its anchor, below 1024 pixels here:
  * 2^-24 * 1024 = 6.1e-5 pixel per rounding, about six roundings in a
  * coordinate (the coefficients' own rounding, two products, two sums and
- * the quotient), partly cancelling over 9 samples; a bilinear value on
- * white noise moves by up to its range per pixel. So |device - CPU| <=
- * 4e-4 range, and the NaN patterns agree except for modules with a sample
- * within 1e-3 pixel of the border (counted; a few at most). */
+ * the quotient), partly cancelling over the samples (the weights' float
+ * rounding adds below 1e-7 relative); a bilinear value on white noise moves
+ * by up to its range per pixel. So |device - CPU| <= 4e-4 range, and the
+ * NaN patterns agree except for modules with a sample within 1e-3 pixel of
+ * the border (counted; a few at most). */
 static void test_vs_cpu_sampler(void **state)
 {
 	static const int shapes[][2] = {{777, 613}, {1023, 7}};
@@ -310,7 +323,7 @@ static void test_vs_cpu_sampler(void **state)
 	ref_rng rng;
 	ref_rng_seed(&rng, 13);
 	tally t = {0, 0, 0.0};
-	int borderline = 0;
+	int borderline = 0, sides[8] = {0};
 	for (size_t s = 0; s < 2; s++) {
 		int w = shapes[s][0], h = shapes[s][1];
 		ref_image im;
@@ -323,6 +336,7 @@ static void test_vs_cpu_sampler(void **state)
 		const float *d = dev;
 		for (int k = 0; k < 20; k++) {
 			int size = syms[k].size;
+			sides[semqr__sample_side(syms[k].h, size)]++;
 			semqr__sample_module_means(&g, &syms[k], means);
 			for (int m = 0; m < size * size; m++) {
 				if (isnan(means[m]) != isnan(d[m])) {
@@ -348,88 +362,129 @@ static void test_vs_cpu_sampler(void **state)
 	       t.missing, borderline, t.max_diff);
 	assert_true(t.finite > 10000 && t.missing > 10000);
 	assert_true(borderline <= 5);
+	assert_true(sides[SEMQR__SAMPLE_SIDE_WIDE] > 0 && sides[SEMQR__SAMPLE_SIDE_NARROW] > 0);
 }
 
 /* ---- values known in closed form ----------------------------------------- */
 
-/* On a linear image g(x, y) = 3x + 5y + 1 bilinear interpolation is exact, so
- * a module's mean is the mean of g over its 25 sample positions, g at the
- * module's centre. An axis-aligned pitch of 2 pixels puts module i's samples
- * at x = 2i + 1 + ox + {-0.625, -0.3125, 0, 0.3125, 0.625} (exact in float):
- * with ox = -0.375 module 0 touches x = 0 exactly (inside: the border belongs
- * to the window), with ox = -0.375 - 2^-10 it is missing; with ox = -0.625
- * module 20's last sample lies on x = 41, inside a window 42 wide (41 =
- * width - 1) and outside one 41 wide; likewise in y. A projective symbol
- * inside the window is checked against the same closed form, and windows
- * less than 2 pixels wide or high give NAN everywhere. 2 widths x 3 x 3
- * offsets + 1 projective + 3 thin windows. */
+/* On a linear image g(x, y) = 3x + 5y + 1 bilinear interpolation is exact and
+ * both footprints are symmetric with weights summing to 1, so a module's mean
+ * is g at the module's centre. Axis-aligned pitches of 2 pixels (narrow
+ * footprint: samples at 2 * {+-0.28125, +-0.09375} from the centre) and 5
+ * pixels (wide: 5 * k * 5/32, k = -3..3) put every sample on a multiple of
+ * 1/32 (exact in float), the outermost `reach` = 0.5625 or 2.34375 pixels
+ * from the centre. Offsets: with ox = reach - pitch / 2 module 0's first
+ * sample lies on x = 0 exactly (inside: the border belongs to the window),
+ * with ox - 2^-10 it is missing; with ox = e (below) module 20's last sample
+ * lies on the integer X, inside a window X + 1 wide (X = width - 1) and
+ * outside one X wide; likewise in y. A projective symbol inside the window
+ * is checked per footprint against the weighted sum of g over its samples
+ * (the weights exp(-t^2 / 0.18) normalised, computed here), and windows
+ * less than 2 pixels wide or high give NAN everywhere. 2 pitches x 2 widths
+ * x 3 x 3 offsets + 2 projective + 3 thin windows. */
 static void test_closed_form(void **state)
 {
-	static const int widths[] = {41, 42};
-	static const double offsets[] = {-0.375, -0.375 - 1.0 / 1024.0, -0.625};
-	for (int wi = 0; wi < 2; wi++)
-		for (int oi = 0; oi < 3; oi++)
-			for (int pi = 0; pi < 3; pi++) {
-				int w = widths[wi], h = 2 * 21 + 1;
-				double ox = offsets[oi], oy = offsets[pi];
-				ref_image im;
-				assert_int_equal(ref_image_init(&im, sizeof(float), w, h, 0, 1), 0);
-				for (int y = 0; y < h; y++)
-					for (int x = 0; x < w; x++)
-						*(float *)ref_image_at(&im, x, y) =
-						    (float)(3 * x + 5 * y + 1);
-				double hh[9] = {2.0, 0.0, ox, 0.0, 2.0, oy, 0.0, 0.0, 1.0};
-				semqr__located loc;
-				located(1, hh, &loc);
-				float *dev = run_device(&im, &loc, 1);
-				for (int j = 0; j < 21; j++)
-					for (int i = 0; i < 21; i++) {
-						double x0 = 2 * i + ox + 0.375, y0 = 2 * j + oy + 0.375;
-						int inside = x0 >= 0.0 && x0 + 1.25 <= w - 1 &&
-						             y0 >= 0.0 && y0 + 1.25 <= h - 1;
-						float v = dev[j * 21 + i];
-						if (!inside) {
-							assert_true(isnan(v));
-							continue;
+	static const struct {
+		double pitch, reach;
+		int side;
+	} fp[2] = {{2.0, 0.5625, SEMQR__SAMPLE_SIDE_NARROW},
+	           {5.0, 2.34375, SEMQR__SAMPLE_SIDE_WIDE}};
+	for (int f = 0; f < 2; f++) {
+		double p = fp[f].pitch, reach = fp[f].reach, t0 = reach - 0.5 * p;
+		/* X: the largest integer that module 20's last sample reaches with
+		 * module 0 outside (ox below t0). */
+		int X = (int)floor(20.0 * p + 2.0 * reach);
+		double e = X - (20.5 * p + reach);
+		const double offsets[3] = {t0, t0 - 1.0 / 1024.0, e};
+		const int widths[2] = {X, X + 1};
+		int h = X + 2;
+		for (int wi = 0; wi < 2; wi++)
+			for (int oi = 0; oi < 3; oi++)
+				for (int pi = 0; pi < 3; pi++) {
+					int w = widths[wi];
+					double ox = offsets[oi], oy = offsets[pi];
+					ref_image im;
+					assert_int_equal(
+					    ref_image_init(&im, sizeof(float), w, h, 0, 1), 0);
+					for (int y = 0; y < h; y++)
+						for (int x = 0; x < w; x++)
+							*(float *)ref_image_at(&im, x, y) =
+							    (float)(3 * x + 5 * y + 1);
+					double hh[9] = {p, 0.0, ox, 0.0, p, oy, 0.0, 0.0, 1.0};
+					semqr__located loc;
+					located(1, hh, &loc);
+					assert_int_equal(semqr__sample_side(hh, 21), fp[f].side);
+					float *dev = run_device(&im, &loc, 1);
+					for (int j = 0; j < 21; j++)
+						for (int i = 0; i < 21; i++) {
+							double xc = p * (i + 0.5) + ox,
+							       yc = p * (j + 0.5) + oy;
+							int inside = xc - reach >= 0.0 &&
+							             xc + reach <= w - 1 &&
+							             yc - reach >= 0.0 &&
+							             yc + reach <= h - 1;
+							float v = dev[j * 21 + i];
+							if (!inside) {
+								assert_true(isnan(v));
+								continue;
+							}
+							double want = 3.0 * xc + 5.0 * yc + 1.0;
+							assert_true(fabs(v - want) <= 1e-6 * want);
 						}
-						double want =
-						    3.0 * (x0 + 0.625) + 5.0 * (y0 + 0.625) + 1.0;
-						assert_true(fabs(v - want) <= 1e-6 * want);
-					}
-				/* Module 0 is inside exactly when ox = oy = -0.375. */
-				assert_int_equal(!isnan(dev[0]), oi == 0 && pi == 0);
-				/* Module 20 of row 0 ends on x = 41 (ox = -0.625): inside only at
-				 * width 42. */
-				if (oi == 2 && pi == 0)
-					assert_int_equal(!isnan(dev[20]), wi == 1);
-				free(dev);
-				free(im.data);
-			}
+					/* Module 0 is inside exactly when ox = oy = t0. */
+					assert_int_equal(!isnan(dev[0]), oi == 0 && pi == 0);
+					/* Module 20 of row 0 ends on x = X (ox = e): inside only at
+					 * width X + 1. */
+					if (oi == 2 && pi == 0)
+						assert_int_equal(!isnan(dev[20]), wi == 1);
+					free(dev);
+					free(im.data);
+				}
+	}
 
-	/* Projective, inside a 300 x 280 window. */
+	/* Projective, inside a 300 x 280 window: version 7 at 3.5 px per module
+	 * (narrow) and version 2 at 5.5 (wide). */
 	ref_image im;
 	assert_int_equal(ref_image_init(&im, sizeof(float), 300, 280, 0, 0), 0);
 	for (int y = 0; y < 280; y++)
 		for (int x = 0; x < 300; x++)
 			*(float *)ref_image_at(&im, x, y) = (float)(3 * x + 5 * y + 1);
-	double hh[9];
-	homography(45, 3.5, 0.4, 0, 0.25, -0.2, 150.5, 139.25, hh);
+	static const struct {
+		int version;
+		double pitch;
+		int side;
+	} proj[2] = {{7, 3.5, SEMQR__SAMPLE_SIDE_NARROW}, {2, 5.5, SEMQR__SAMPLE_SIDE_WIDE}};
 	semqr__located loc;
-	located(7, hh, &loc);
-	float *dev = run_device(&im, &loc, 1);
-	for (int m = 0; m < 45 * 45; m++) {
-		double want = 0.0;
-		for (int b = -2; b <= 2; b++)
-			for (int a = -2; a <= 2; a++) {
-				double x, y;
-				semqr__homography_apply(hh, m % 45 + 0.5 + 0.15625 * a,
-				                        m / 45 + 0.5 + 0.15625 * b, &x, &y);
-				want += (3.0 * x + 5.0 * y + 1.0) / 25.0;
-			}
-		/* Position error ~1e-5 pixel times the gradient 8, plus float sums. */
-		assert_true(fabs(dev[m] - want) <= 1e-3);
+	for (int f = 0; f < 2; f++) {
+		int size = 17 + 4 * proj[f].version;
+		double hh[9];
+		homography(size, proj[f].pitch, 0.4, 0, 0.25, -0.2, 150.5, 139.25, hh);
+		located(proj[f].version, hh, &loc);
+		assert_int_equal(semqr__sample_side(hh, size), proj[f].side);
+		double off[7], wt[7], wsum = 0.0;
+		int n = footprint_offsets(proj[f].side, off);
+		for (int a = 0; a < n; a++) {
+			wt[a] = proj[f].side == SEMQR__SAMPLE_SIDE_WIDE
+			            ? exp(-off[a] * off[a] / 0.18)
+			            : 1.0;
+			wsum += wt[a];
+		}
+		float *dev = run_device(&im, &loc, 1);
+		for (int m = 0; m < size * size; m++) {
+			double want = 0.0;
+			for (int b = 0; b < n; b++)
+				for (int a = 0; a < n; a++) {
+					double x, y;
+					semqr__homography_apply(hh, m % size + 0.5 + off[a],
+					                        m / size + 0.5 + off[b], &x, &y);
+					want += wt[a] * wt[b] / (wsum * wsum) *
+					        (3.0 * x + 5.0 * y + 1.0);
+				}
+			/* Position error ~1e-5 pixel times the gradient 8, plus float sums. */
+			assert_true(fabs(dev[m] - want) <= 1e-3);
+		}
+		free(dev);
 	}
-	free(dev);
 	free(im.data);
 
 	static const int thin[][2] = {{1, 1}, {1, 40}, {40, 1}};
@@ -440,7 +495,7 @@ static void test_closed_form(void **state)
 		ref_image_fill(&im, &one);
 		double tiny[9] = {0.01, 0.0, 0.0, 0.0, 0.01, 0.0, 0.0, 0.0, 1.0};
 		located(1, tiny, &loc);
-		dev = run_device(&im, &loc, 1);
+		float *dev = run_device(&im, &loc, 1);
 		for (int m = 0; m < 21 * 21; m++)
 			assert_true(isnan(dev[m]));
 		free(dev);

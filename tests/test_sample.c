@@ -373,7 +373,7 @@ static void test_centre_clean(void **state)
 /* Centre against soft sampling on the renderings of test_decodes (30
  * trials, version 4 at 5 px/module, pixel CNR 2.5). One bilinear sample per
  * module keeps about the noise of a pixel, where the module mean averages
- * 9 samples over its central part: the hard decisions of the centre sampler
+ * its footprint's samples (4 x 4 at 5 px per module): the hard decisions of the centre sampler
  * are wrong far more often than the soft sampler's (p > 0.5): more than 3
  * times as often, and at least 100 times over the 30 trials; centre p are
  * all 0 or 1 (no erasures); and the soft matrix decodes every trial while
@@ -455,18 +455,85 @@ static void test_threshold(void **state)
 		assert_true(p[t][3 * sym.size + 3] > 0.5f); /* top-left finder's centre */
 }
 
+/* The footprint choice and the means' normalisation (contract in locate.h).
+ * semqr__sample_side: the wide footprint from 4.5 px per module, judged by
+ * the Jacobian at the symbol's centre (here a homography with w = 1.2
+ * everywhere, which divides the pitch; and one whose w varies, where only the
+ * centre's module counts); narrow when h is not finite. Means: on a linear
+ * image g = 3x + 5y + 1 (bilinear interpolation exact, footprints symmetric,
+ * weights summing to 1) every module's mean is g at its centre, within float
+ * rounding (1e-6 relative), for a turned symbol at 3 and at 6 px per module;
+ * the footprints' outermost samples reach 9/32 and 15/32 of a module, so a
+ * symbol whose modules of row 0 reach within 3/32 of a module of the image's
+ * top at 6 px (wide) is missing there and not at 3 px (narrow). */
+static void test_footprint(void **state)
+{
+	double h[9];
+	affine(4.4, 0.3, 50.0, 50.0, h);
+	assert_int_equal(semqr__sample_side(h, 29), SEMQR__SAMPLE_SIDE_NARROW);
+	affine(4.6, 0.3, 50.0, 50.0, h);
+	assert_int_equal(semqr__sample_side(h, 29), SEMQR__SAMPLE_SIDE_WIDE);
+	double scaled[9] = {5.0, 0.0, 10.0, 0.0, 5.0, 10.0, 0.0, 0.0, 1.2};
+	assert_int_equal(semqr__sample_side(scaled, 29), SEMQR__SAMPLE_SIDE_NARROW);
+	scaled[0] = scaled[4] = 5.6;
+	assert_int_equal(semqr__sample_side(scaled, 29), SEMQR__SAMPLE_SIDE_WIDE);
+	/* w = 1 + 0.01 (u - 14.5) and the centre at pixel (0, 0): the Jacobian
+	 * there is the pitch (4.6, then 4.4), though modules elsewhere differ. */
+	double persp[9] = {4.6, 0.0, -4.6 * 14.5, 0.0, 4.6, -4.6 * 14.5, 0.01, 0.0, 1.0 - 0.145};
+	assert_int_equal(semqr__sample_side(persp, 29), SEMQR__SAMPLE_SIDE_WIDE);
+	persp[0] = persp[4] = 4.4;
+	persp[2] = persp[5] = -4.4 * 14.5;
+	assert_int_equal(semqr__sample_side(persp, 29), SEMQR__SAMPLE_SIDE_NARROW);
+	double bad[9] = {NAN, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0};
+	assert_int_equal(semqr__sample_side(bad, 29), SEMQR__SAMPLE_SIDE_NARROW);
+
+	static float img[W * H], means[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
+	for (int y = 0; y < H; y++)
+		for (int x = 0; x < W; x++)
+			img[y * W + x] = (float)(3 * x + 5 * y + 1);
+	semqr__grey_image g = {img, W, W, H};
+	static const double pitches[2] = {3.0, 6.0};
+	for (int f = 0; f < 2; f++) {
+		semqr__located loc;
+		memset(&loc, 0, sizeof loc);
+		loc.version = 3;
+		loc.size = 29;
+		affine(pitches[f], 0.3, 80.0, 20.0, loc.h);
+		semqr__sample_module_means(&g, &loc, means);
+		int finite = 0;
+		for (int j = 0; j < 29; j++)
+			for (int i = 0; i < 29; i++) {
+				double x, y;
+				semqr__homography_apply(loc.h, i + 0.5, j + 0.5, &x, &y);
+				float v = means[j * 29 + i];
+				if (isnan(v))
+					continue;
+				double want = 3.0 * x + 5.0 * y + 1.0;
+				assert_true(fabs(v - want) <= 1e-6 * want);
+				finite++;
+			}
+		assert_true(finite > 29 * 29 / 2);
+		/* Row 0's centres 0.5 - 3/32 - 0.01 of a module below the top: the
+		 * wide footprint's last samples leave the image, the narrow's do
+		 * not. */
+		double top[9] = {pitches[f], 0.0,        10.0,
+		                 0.0,        pitches[f], -(3.0 / 32.0 + 0.01) * pitches[f],
+		                 0.0,        0.0,        1.0};
+		memcpy(loc.h, top, sizeof top);
+		semqr__sample_module_means(&g, &loc, means);
+		assert_int_equal(isnan(means[5]), pitches[f] == 6.0);
+		assert_false(isnan(means[29 + 5]));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_clean),
-	    cmocka_unit_test(test_probabilities),
-	    cmocka_unit_test(test_edges),
-	    cmocka_unit_test(test_neighbour_levels),
-	    cmocka_unit_test(test_local_levels),
-	    cmocka_unit_test(test_decodes),
-	    cmocka_unit_test(test_centre_clean),
-	    cmocka_unit_test(test_centre_noisy),
-	    cmocka_unit_test(test_threshold),
+	    cmocka_unit_test(test_clean),        cmocka_unit_test(test_probabilities),
+	    cmocka_unit_test(test_edges),        cmocka_unit_test(test_neighbour_levels),
+	    cmocka_unit_test(test_local_levels), cmocka_unit_test(test_decodes),
+	    cmocka_unit_test(test_centre_clean), cmocka_unit_test(test_centre_noisy),
+	    cmocka_unit_test(test_threshold),    cmocka_unit_test(test_footprint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

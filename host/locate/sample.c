@@ -8,21 +8,49 @@
 #include "locate/locate.h"
 #include "qr/qr_internal.h"
 
-/* Module value: mean of SUB x SUB bilinear samples at these offsets from
- * the module centre, in modules. */
-#define SUB 5
-static const double sub_offset[SUB] = {-0.3125, -0.15625, 0.0, 0.15625, 0.3125};
+/* The footprints (contract and measurements in locate.h): per axis, the
+ * samples' offsets from the module centre, in modules, and their weights
+ * (summing to 1), so that the weight of sample (a, b) is weight[a] *
+ * weight[b]. kernels/sample.cl holds the same tables in float (every entry
+ * but the wide weights is exact there). */
+typedef struct footprint {
+	int side;
+	double offset[SEMQR__SAMPLE_SIDE_WIDE], weight[SEMQR__SAMPLE_SIDE_WIDE];
+} footprint;
 
-/* Adds to sum[i], for each module i of module row j of loc, its SUB samples
- * of sample row b, and sets bad[i] when one leaves the image. Without a grid
- * correction the module's centre is (i + 0.5, j + 0.5) exactly as the
- * device sampler computes it. The homography is evaluated per sample as in
- * semqr__homography_apply, with the v terms computed once per module and
- * sample row, and one division per sample (a reciprocal; positions differ
- * from semqr__homography_apply's by an ulp or so). The image is at least
- * 2 x 2 (the caller's check). */
-static void sample_row(const semqr__grey_image *img, const semqr__located *loc, int j, int b,
-                       double *sum, uint8_t *bad)
+static const footprint wide = {SEMQR__SAMPLE_SIDE_WIDE,
+                               {-0.46875, -0.3125, -0.15625, 0.0, 0.15625, 0.3125, 0.46875},
+                               {0.065576383842369981, 0.12920289930120246, 0.19408283901901222,
+                                0.22227575567483052, 0.19408283901901222, 0.12920289930120246,
+                                0.065576383842369981}};
+
+static const footprint narrow = {
+    SEMQR__SAMPLE_SIDE_NARROW, {-0.28125, -0.09375, 0.09375, 0.28125}, {0.25, 0.25, 0.25, 0.25}};
+
+int semqr__sample_side(const double h[9], int size)
+{
+	/* The Jacobian of (x, y) = (xn / w, yn / w) at the centre (c, c). */
+	double c = 0.5 * size;
+	double w = h[6] * c + h[7] * c + h[8];
+	double x = (h[0] * c + h[1] * c + h[2]) / w, y = (h[3] * c + h[4] * c + h[5]) / w;
+	double xu = (h[0] - x * h[6]) / w, xv = (h[1] - x * h[7]) / w;
+	double yu = (h[3] - y * h[6]) / w, yv = (h[4] - y * h[7]) / w;
+	double area = fabs(xu * yv - xv * yu);
+	return area >= SEMQR__SAMPLE_WIDE_MIN_PX * SEMQR__SAMPLE_WIDE_MIN_PX
+	           ? SEMQR__SAMPLE_SIDE_WIDE
+	           : SEMQR__SAMPLE_SIDE_NARROW;
+}
+
+/* Adds to sum[i], for each module i of module row j of loc, the weighted
+ * samples of footprint f's sample row b, and sets bad[i] when one leaves
+ * the image. Without a grid correction the module's centre is (i + 0.5,
+ * j + 0.5) exactly as the device sampler computes it. The homography is
+ * evaluated per sample as in semqr__homography_apply, with the v terms
+ * computed once per module and sample row, and one division per sample (a
+ * reciprocal; positions differ from semqr__homography_apply's by an ulp or
+ * so). The image is at least 2 x 2 (the caller's check). */
+static void sample_row(const semqr__grey_image *img, const semqr__located *loc, const footprint *f,
+                       int j, int b, double *sum, uint8_t *bad)
 {
 	const double *h = loc->h;
 	double xmax = img->width - 1, ymax = img->height - 1;
@@ -34,11 +62,11 @@ static void sample_row(const semqr__grey_image *img, const semqr__located *loc, 
 			cu += du;
 			cv += dv;
 		}
-		double v = cv + sub_offset[b];
+		double v = cv + f->offset[b];
 		double xv = h[1] * v + h[2], yv = h[4] * v + h[5], wv = h[7] * v + h[8];
 		double row = 0.0;
-		for (int a = 0; a < SUB; a++) {
-			double u = cu + sub_offset[a];
+		for (int a = 0; a < f->side; a++) {
+			double u = cu + f->offset[a];
 			double r = 1.0 / (h[6] * u + wv);
 			double x = (h[0] * u + xv) * r, y = (h[3] * u + yv) * r;
 			if (!(x >= 0.0 && y >= 0.0 && x <= xmax && y <= ymax)) {
@@ -52,9 +80,9 @@ static void sample_row(const semqr__grey_image *img, const semqr__located *loc, 
 			const float *p = img->data + (size_t)y0 * (size_t)img->stride + (size_t)x0;
 			const float *q = p + img->stride;
 			double top = p[0] + fx * (p[1] - p[0]), bottom = q[0] + fx * (q[1] - q[0]);
-			row += top + fy * (bottom - top);
+			row += f->weight[a] * (top + fy * (bottom - top));
 		}
-		sum[i] += row;
+		sum[i] += f->weight[b] * row;
 	}
 }
 
@@ -137,15 +165,17 @@ void semqr__sample_module_means(const semqr__grey_image *img, const semqr__locat
 			means[k] = NAN;
 		return;
 	}
+	const footprint *f =
+	    semqr__sample_side(loc->h, size) == SEMQR__SAMPLE_SIDE_WIDE ? &wide : &narrow;
 	/* Sample rows in order: a symbol's samples then walk its rows of pixels
 	 * rather than jump between them module by module. */
 	for (int j = 0; j < size; j++) {
 		double sum[SEMQR_SIZE_MAX] = {0.0};
 		uint8_t bad[SEMQR_SIZE_MAX] = {0};
-		for (int b = 0; b < SUB; b++)
-			sample_row(img, loc, j, b, sum, bad);
+		for (int b = 0; b < f->side; b++)
+			sample_row(img, loc, f, j, b, sum, bad);
 		for (int i = 0; i < size; i++)
-			means[j * size + i] = bad[i] ? NAN : (float)(sum[i] / (SUB * SUB));
+			means[j * size + i] = bad[i] ? NAN : (float)sum[i];
 	}
 }
 

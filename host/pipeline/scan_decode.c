@@ -618,9 +618,10 @@ static const sampling first_try = {0, 0.0, 0.0, 0.5};
  * before it did not, then by how many each rescues on its own (in the
  * comments: rescued on its own, and after those before it). The denoised
  * image wins at low dose: its Gaussian averages more noise away than the
- * 3 x 3 samples of a module. The flattened image moved by 0.2 module (8
- * directions), or with the boundary at 0.3, 0.4 or 0.7, rescued none and is
- * not tried. At default dose no symbol of the 16k, 32k and 64k plates
+ * samples of a module did (3 x 3 then: these counts predate the weighted
+ * footprints of semqr__sample_module_means). The flattened image moved by
+ * 0.2 module (8 directions), or with the boundary at 0.3, 0.4 or 0.7,
+ * rescued none and is not tried. At default dose no symbol of the 16k, 32k and 64k plates
  * needed a retry. */
 static const sampling retries[] = {
     {1, 0.0, 0.0, 0.5},  /* 39, 39 */
@@ -642,14 +643,16 @@ static const sampling retries[] = {
 };
 
 /* Whether every sample the module samplers take of a symbol of `size`
- * mapped by h lies inside img: the samples of a module reach a quarter
- * module from its centre, so they span [0.25, size - 0.25] in u and v, and
- * that square maps to a convex quadrilateral (h keeps the symbol in front,
- * see geometry.c), inside the image when its four corners are. */
+ * mapped by h lies inside img: the samples of a module reach 15/32 module
+ * from its centre (the wide footprint, see semqr__sample_module_means), so
+ * they span [1/32, size - 1/32] in u and v, and that square maps to a
+ * convex quadrilateral (h keeps the symbol in front, see geometry.c),
+ * inside the image when its four corners are. */
 static int samples_inside(const semqr__grey_image *img, const double h[9], int size)
 {
+	const double reach = 1.0 / 32.0;
 	for (int k = 0; k < 4; k++) {
-		double u = k == 1 || k == 2 ? size - 0.25 : 0.25, v = k >= 2 ? size - 0.25 : 0.25;
+		double u = k == 1 || k == 2 ? size - reach : reach, v = k >= 2 ? size - reach : reach;
 		double x, y;
 		semqr__homography_apply(h, u, v, &x, &y);
 		if (!(x >= 0.0 && y >= 0.0 && x <= img->width - 1 && y <= img->height - 1))

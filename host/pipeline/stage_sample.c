@@ -9,7 +9,7 @@
 #include "pipeline/stage_sample.h"
 #include "qr/qr_internal.h"
 
-_Static_assert(sizeof(semqr__sample_symbol) == 52, "semqr__sample_symbol must match sample.cl");
+_Static_assert(sizeof(semqr__sample_symbol) == 56, "semqr__sample_symbol must match sample.cl");
 
 /* The window pixel nearest to coordinate c in 0..side-1 (c finite). */
 static cl_int nearest_pixel(double c, int side)
@@ -23,6 +23,7 @@ void semqr__sample_symbol_init(const double h[9], int size, int offset, int widt
 {
 	out->size = size;
 	out->offset = offset;
+	out->side = semqr__sample_side(h, size);
 	/* H T(c, c): the third column becomes the image (xn, yn, wn) of the centre. */
 	double c = 0.5 * size;
 	double m[9] = {h[0], h[1], h[0] * c + h[1] * c + h[2],

@@ -30,7 +30,7 @@
 #define SEMQR__SAMPLE_SIDE_MAX (1 << 24)
 
 /* One symbol as the kernel reads it. Must match struct sample_symbol in
- * kernels/sample.cl (52 bytes, no padding). */
+ * kernels/sample.cl (56 bytes, no padding). */
 typedef struct semqr__sample_symbol {
 	cl_float h[9];   /* module (u - size/2, v - size/2) -> pixel (x - anchor_x, y - anchor_y),
 	                    scaled so that h[8] = 1 (see semqr__sample_symbol_init) */
@@ -38,6 +38,7 @@ typedef struct semqr__sample_symbol {
 	cl_int anchor_y;
 	cl_int size;   /* modules per side */
 	cl_int offset; /* element of the means buffer holding module (0, 0) */
+	cl_int side;   /* the footprint: semqr__sample_side(h, size), 7 or 4 */
 } semqr__sample_symbol;
 
 /* Fills *out for a symbol of `size` modules whose module -> pixel homography,
@@ -49,7 +50,8 @@ typedef struct semqr__sample_symbol {
  * the centre maps to infinity (h's horizon passes through it) the anchor is
  * pixel (0, 0) and the scale h's largest entry, so that the modules still
  * sample as on the CPU; when h is not finite, or zero, every h[] is NaN, which
- * makes every module NAN. width, height >= 1. */
+ * makes every module NAN. The footprint is semqr__sample_side(h, size),
+ * from h in double as on the CPU. width, height >= 1. */
 void semqr__sample_symbol_init(const double h[9], int size, int offset, int width, int height,
                                semqr__sample_symbol *out);
 

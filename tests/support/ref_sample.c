@@ -6,6 +6,15 @@
 
 #include "support/ref_sample.h"
 
+/* The kernel's footprint tables. */
+static const float wide_offset[7] = {-0.46875f, -0.3125f, -0.15625f, 0.0f,
+                                     0.15625f,  0.3125f,  0.46875f};
+static const float wide_weight[7] = {
+    0.065576383842369981f, 0.12920289930120246f, 0.19408283901901222f, 0.22227575567483052f,
+    0.19408283901901222f,  0.12920289930120246f, 0.065576383842369981f};
+static const float narrow_offset[4] = {-0.28125f, -0.09375f, 0.09375f, 0.28125f};
+static const float narrow_weight[4] = {0.25f, 0.25f, 0.25f, 0.25f};
+
 /* As the kernel's quotient(). */
 static float quotient(float n, float w)
 {
@@ -24,11 +33,14 @@ static float module_mean(const float *in, int stride, int width, int height,
 	float lo_x = (float)(-ax), hi_x = (float)(width - 1 - ax);
 	float lo_y = (float)(-ay), hi_y = (float)(height - 1 - ay);
 	float cu = (float)(2 * i + 1 - size) * 0.5f, cv = (float)(2 * j + 1 - size) * 0.5f;
+	int side = s->side == 7 ? 7 : 4;
+	const float *off = side == 7 ? wide_offset : narrow_offset;
+	const float *wt = side == 7 ? wide_weight : narrow_weight;
 	float sum = 0.0f;
 	int ok = 1;
-	for (int b = 0; b < 5; b++)
-		for (int a = 0; a < 5; a++) {
-			float u = cu + 0.15625f * (float)(a - 2), v = cv + 0.15625f * (float)(b - 2);
+	for (int b = 0; b < side; b++)
+		for (int a = 0; a < side; a++) {
+			float u = cu + off[a], v = cv + off[b];
 			float nx = h[0] * u;
 			nx = nx + h[1] * v;
 			nx = nx + h[2];
@@ -51,9 +63,9 @@ static float module_mean(const float *in, int stride, int width, int height,
 			const float *q = p + stride;
 			float top = (1.0f - fx) * p[0] + fx * p[1];
 			float bottom = (1.0f - fx) * q[0] + fx * q[1];
-			sum += (1.0f - fy) * top + fy * bottom;
+			sum += (wt[a] * wt[b]) * ((1.0f - fy) * top + fy * bottom);
 		}
-	return ok ? sum * (1.0f / 25.0f) : NAN;
+	return ok ? sum : NAN;
 }
 
 void ref_sample_means(const float *in, int stride, int width, int height,
