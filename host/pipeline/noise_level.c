@@ -71,37 +71,88 @@ static void add_rows(sampler *sp, const void *pix, int bits, int width, int rows
 	}
 }
 
-static int by_sel(const void *a, const void *b)
+/* Reorders s[0..n) by sel so that s[k] is the sample of rank k: none
+ * before it has a larger sel, none after it a smaller one (Hoare's
+ * selection, pivot the median of three; samples equal to the pivot are
+ * split between both sides, so runs of equal values cost no more than
+ * distinct ones). Expected time linear in n. */
+static void select_rank(sample *s, long n, long k)
 {
-	float x = ((const sample *)a)->sel, y = ((const sample *)b)->sel;
-	return (x > y) - (x < y);
+	long lo = 0, hi = n - 1;
+	while (lo < hi) {
+		long mid = lo + (hi - lo) / 2;
+		sample t;
+#define SWAP(a, b) (t = s[a], s[a] = s[b], s[b] = t)
+		if (s[mid].sel < s[lo].sel)
+			SWAP(mid, lo);
+		if (s[hi].sel < s[lo].sel)
+			SWAP(hi, lo);
+		if (s[hi].sel < s[mid].sel)
+			SWAP(hi, mid);
+		float pivot = s[mid].sel;
+		long i = lo, j = hi;
+		while (i <= j) {
+			while (s[i].sel < pivot)
+				i++;
+			while (s[j].sel > pivot)
+				j--;
+			if (i <= j) {
+				SWAP(i, j);
+				i++;
+				j--;
+			}
+		}
+#undef SWAP
+		/* s[lo..j] <= pivot <= s[i..hi], and s[j + 1..i - 1] = pivot */
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return;
+	}
 }
 
-static int by_value(const void *a, const void *b)
+/* Reorders s[0..n) by sel into `bins` runs of consecutive ranks: run b holds
+ * ranks n b / bins .. n (b + 1) / bins - 1, as a sort would place them.
+ * Only the run boundaries from b0 to b1 are placed here (the whole range:
+ * b0 = 0, b1 = bins), each by selection within the runs' span, halving. */
+static void split_runs(sample *s, long n, int bins, int b0, int b1)
 {
-	float x = *(const float *)a, y = *(const float *)b;
-	return (x > y) - (x < y);
+	if (b1 - b0 < 2)
+		return;
+	int bm = (b0 + b1) / 2;
+	long lo = n * b0 / bins, hi = n * b1 / bins;
+	select_rank(s + lo, hi - lo, n * bm / bins - lo);
+	split_runs(s, n, bins, b0, bm);
+	split_runs(s, n, bins, bm, b1);
 }
 
-/* The median of v[0..n), n >= 1 (reorders v). */
-static double median(float *v, long n)
+/* The median of the values v[0..n), n >= 1, held in the sel field
+ * (reorders v). */
+static double median(sample *v, long n)
 {
-	qsort(v, (size_t)n, sizeof *v, by_value);
-	return n % 2 ? v[n / 2] : 0.5 * ((double)v[n / 2 - 1] + (double)v[n / 2]);
+	select_rank(v, n, n / 2);
+	if (n % 2)
+		return v[n / 2].sel;
+	float below = v[0].sel; /* the largest of ranks 0 .. n / 2 - 1 */
+	for (long i = 1; i < n / 2; i++)
+		below = v[i].sel > below ? v[i].sel : below;
+	return 0.5 * ((double)below + (double)v[n / 2].sel);
 }
 
 /* Fits the noise-level function to sp's samples (reordering them); tmp
- * holds sp->n floats. */
-static void fit(sampler *sp, float *tmp, semqr__noise_level *out)
+ * holds sp->n samples. */
+static void fit(sampler *sp, sample *tmp, semqr__noise_level *out)
 {
 	memset(out, 0, sizeof *out);
 	long n = sp->n;
 	if (n == 0)
 		return;
-	qsort(sp->s, (size_t)n, sizeof *sp->s, by_sel);
 	int bins = n / BIN_MIN < BINS ? (int)(n / BIN_MIN) : BINS;
 	if (bins < 1)
 		bins = 1;
+	split_runs(sp->s, n, bins, 0, bins);
 	double lv[BINS], vr[BINS];
 	for (int b = 0; b < bins; b++) {
 		long lo = n * b / bins, hi = n * (b + 1) / bins;
@@ -110,11 +161,11 @@ static void fit(sampler *sp, float *tmp, semqr__noise_level *out)
 			sum += sp->s[i].level;
 		lv[b] = sum / (double)(hi - lo);
 		for (long i = lo; i < hi; i++)
-			tmp[i - lo] = sp->s[i].var;
+			tmp[i - lo].sel = sp->s[i].var;
 		vr[b] = median(tmp, hi - lo) / CHI2_1_MEDIAN;
 	}
 	for (long i = 0; i < n; i++)
-		tmp[i] = sp->s[i].level;
+		tmp[i].sel = sp->s[i].level;
 	out->samples = n;
 	out->level = median(tmp, n);
 
@@ -165,7 +216,7 @@ double semqr__noise_quanta_at(const semqr__noise_level *n, double level)
 	return level > n->black ? (level - n->black) / n->gain : 0.0;
 }
 
-static semqr_status sampler_init(sampler *sp, long cap, float **tmp, semqr_error *err)
+static semqr_status sampler_init(sampler *sp, long cap, sample **tmp, semqr_error *err)
 {
 	sp->n = 0;
 	sp->cap = cap;
@@ -189,7 +240,7 @@ semqr_status semqr__noise_from_rows(const void *pixels, int bits, int width, int
 		                   "bits, stride >= width)",
 		                   width, height, bits, stride);
 	sampler sp;
-	float *tmp;
+	sample *tmp;
 	semqr_status st = sampler_init(&sp, SAMPLES_MAX, &tmp, err);
 	if (st != SEMQR_OK)
 		return st;
@@ -215,7 +266,7 @@ semqr_status semqr__noise_measure(semqr_scan *scan, int page, semqr__noise_level
 	size_t bytes = (size_t)info.bits / 8;
 	void *band = malloc((size_t)rows * (size_t)info.width * bytes);
 	sampler sp;
-	float *tmp = NULL;
+	sample *tmp = NULL;
 	semqr_status st =
 	    band ? sampler_init(&sp, SAMPLES_MAX, &tmp, err)
 	         : semqr__fail(err, SEMQR_ERR_NO_MEMORY, "noise estimate: a band of %d x %d pixels",
