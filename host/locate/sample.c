@@ -108,13 +108,15 @@ static double posterior(double g, double l0, double l1, double sd, double log_un
 	/* Log densities; the Gaussians' common factor 1 / (sqrt(2 pi) sd) moves
 	 * to the uniform's. Scaled by the largest, so that a grey many spreads
 	 * beyond one level still goes to the nearer one. */
-	double e0 = -0.5 * z0 * z0, e1 = -0.5 * z1 * z1, top = fmax(e0, e1);
-	double lo = fmin(l0, l1), hi = fmax(l0, l1), eu = -INFINITY;
-	if (g >= lo && g <= hi && hi > lo) {
-		eu = log_uniform;
-		top = fmax(top, eu);
-	}
-	double n0 = exp(e0 - top), n1 = exp(e1 - top), u = exp(eu - top);
+	double e0 = -0.5 * z0 * z0, e1 = -0.5 * z1 * z1;
+	double lo = fmin(l0, l1), hi = fmax(l0, l1);
+	if (!(g >= lo && g <= hi && hi > lo))
+		/* outside the levels the damaged class has no weight: the two
+		 * Gaussians' logistic, one exponential */
+		return 1.0 / (1.0 + exp(e0 - e1));
+	double top = fmax(fmax(e0, e1), log_uniform);
+	double n0 = e0 == top ? 1.0 : exp(e0 - top), n1 = e1 == top ? 1.0 : exp(e1 - top);
+	double u = log_uniform == top ? 1.0 : exp(log_uniform - top);
 	return (n1 + 0.5 * u) / (n0 + n1 + u);
 }
 
