@@ -2,14 +2,15 @@
  * x^8 + x^4 + x^3 + x^2 + 1 (0x11D) and generator alpha = 2.
  *
  * Multiplication and division go through logarithms: a * b = alpha^(log a +
- * log b). The two tables below are constant data, generated once by repeated
+ * log b). The two tables below (shared with the inline semqr__gf_mul in
+ * qr_internal.h) are constant data, generated once by repeated
  * multiplication by alpha (shift left, reduce by 0x11D on overflow); the unit
  * test checks every product against bitwise carry-less multiplication.
  */
 #include "qr/qr_internal.h"
 
-/* EXP[i] = alpha^i for i = 0..254 (alpha^255 = 1 again). */
-static const uint8_t EXP[255] = {
+/* semqr__gf_exp_table[i] = alpha^i for i = 0..254 (alpha^255 = 1 again). */
+const uint8_t semqr__gf_exp_table[255] = {
 	  1,   2,   4,   8,  16,  32,  64, 128,  29,  58, 116, 232, 205, 135,  19,  38,
 	 76, 152,  45,  90, 180, 117, 234, 201, 143,   3,   6,  12,  24,  48,  96, 192,
 	157,  39,  78, 156,  37,  74, 148,  53, 106, 212, 181, 119, 238, 193, 159,  35,
@@ -28,8 +29,9 @@ static const uint8_t EXP[255] = {
 	 44,  88, 176, 125, 250, 233, 207, 131,  27,  54, 108, 216, 173,  71, 142,
 };
 
-/* LOG[a] = i with alpha^i = a, for a = 1..255; LOG[0] is undefined (0). */
-static const uint8_t LOG[256] = {
+/* semqr__gf_log_table[a] = i with alpha^i = a, for a = 1..255; entry 0 is
+ * undefined (0). */
+const uint8_t semqr__gf_log_table[256] = {
 	  0,   0,   1,  25,   2,  50,  26, 198,   3, 223,  51, 238,  27, 104, 199,  75,
 	  4, 100, 224,  14,  52, 141, 239, 129,  28, 193, 105, 248, 200,   8,  76, 113,
 	  5, 138, 101,  47, 225,  36,  15,  33,  53, 147, 142, 218, 240,  18, 130,  69,
@@ -50,29 +52,22 @@ static const uint8_t LOG[256] = {
 
 uint8_t semqr__gf_exp(int e)
 {
-	return EXP[e % 255];
+	return semqr__gf_exp_table[e % 255];
 }
 
 int semqr__gf_log(uint8_t a)
 {
-	return LOG[a];
-}
-
-uint8_t semqr__gf_mul(uint8_t a, uint8_t b)
-{
-	if (a == 0 || b == 0)
-		return 0;
-	return EXP[(LOG[a] + LOG[b]) % 255];
+	return semqr__gf_log_table[a];
 }
 
 uint8_t semqr__gf_div(uint8_t a, uint8_t b)
 {
 	if (a == 0)
 		return 0;
-	return EXP[(LOG[a] + 255 - LOG[b]) % 255];
+	return semqr__gf_exp_table[(semqr__gf_log_table[a] + 255 - semqr__gf_log_table[b]) % 255];
 }
 
 uint8_t semqr__gf_inv(uint8_t a)
 {
-	return EXP[(255 - LOG[a]) % 255];
+	return semqr__gf_exp_table[(255 - semqr__gf_log_table[a]) % 255];
 }

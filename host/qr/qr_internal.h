@@ -60,7 +60,18 @@ int semqr__char_count_bits(semqr_mode mode, int version);
 
 /* ---- gf256.c ----------------------------------------------------------- */
 
-uint8_t semqr__gf_mul(uint8_t a, uint8_t b);
+/* alpha^i for i = 0..254, and log_alpha a for a = 1..255 (entry 0: 0). */
+extern const uint8_t semqr__gf_exp_table[255];
+extern const uint8_t semqr__gf_log_table[256];
+
+/* a * b. Inline: the Reed-Solomon syndromes, Chien search and Forney's
+ * formula call it for every term. */
+static inline uint8_t semqr__gf_mul(uint8_t a, uint8_t b)
+{
+	if (a == 0 || b == 0)
+		return 0;
+	return semqr__gf_exp_table[(semqr__gf_log_table[a] + semqr__gf_log_table[b]) % 255];
+}
 uint8_t semqr__gf_div(uint8_t a, uint8_t b);   /* b != 0 */
 uint8_t semqr__gf_inv(uint8_t a);              /* a != 0 */
 uint8_t semqr__gf_exp(int e);                  /* alpha^e for any e >= 0 */
