@@ -18,19 +18,46 @@ static double module_at(const semqr__grey_image *img, const double h[9], double 
 	return semqr__grey_bilinear(img, x, y, ok);
 }
 
-/* Grey value at the centre of module (i, j), displaced by grid g when g is
- * not NULL. */
-static double centre_at(const semqr__grey_image *img, const double h[9], const semqr__grid *g,
-                        int i, int j, int *ok)
+/* A hint that the cache line holding p will be read soon. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/* Most modules the locator reads at once (timing_score's two timing
+ * patterns). */
+#define CENTRES_MAX (2 * (SEMQR_SIZE_MAX - 16))
+
+/* The grey values at the centres of the n <= CENTRES_MAX modules (i[k],
+ * j[k]), each displaced by grid g when g is not NULL, into out[k]; *ok
+ * cleared when one leaves the image. The positions first, with the pixels
+ * each will read prefetched, then the values: a symbol's samples lie
+ * scattered over its tile's image, mostly outside the caches, and so their
+ * loads overlap instead of waiting one after the other. */
+static void centres_at(const semqr__grey_image *img, const double h[9], const semqr__grid *g,
+                       int n, const int *i, const int *j, double *out, int *ok)
 {
-	double u = i + 0.5, v = j + 0.5;
-	if (g) {
-		double du, dv;
-		semqr__grid_displacement(g, i, j, &du, &dv);
-		u += du;
-		v += dv;
+	double x[CENTRES_MAX], y[CENTRES_MAX];
+	for (int k = 0; k < n; k++) {
+		double u = i[k] + 0.5, v = j[k] + 0.5;
+		if (g) {
+			double du, dv;
+			semqr__grid_displacement(g, i[k], j[k], &du, &dv);
+			u += du;
+			v += dv;
+		}
+		semqr__homography_apply(h, u, v, &x[k], &y[k]);
+		if (x[k] >= 0.0 && y[k] >= 0.0 && x[k] <= img->width - 1 && y[k] <= img->height - 1) {
+			size_t row = (size_t)y[k];
+			const float *p = img->data + row * (size_t)img->stride + (size_t)x[k];
+			PREFETCH(p);
+			if (row + 1 < (size_t)img->height)
+				PREFETCH(p + img->stride);
+		}
 	}
-	return module_at(img, h, u, v, ok);
+	for (int k = 0; k < n; k++)
+		out[k] = semqr__grey_bilinear(img, x[k], y[k], ok);
 }
 
 /* The affine map taking the finder centres of a symbol of `size` modules
@@ -59,22 +86,27 @@ static int finder_levels(const semqr__grey_image *img, const double h[9], const 
                          int size, double *set, double *unset)
 {
 	static const int cx[3] = {3, -4, 3}, cy[3] = {3, 3, -4};
-	double s1 = 0.0, s0 = 0.0;
-	int n1 = 0, n0 = 0, ok = 1;
+	int mi[75], mj[75], ring[75], n = 0, ok = 1;
 	for (int f = 0; f < 3; f++) {
 		int x0 = cx[f] < 0 ? size + cx[f] : cx[f], y0 = cy[f] < 0 ? size + cy[f] : cy[f];
 		for (int dy = -2; dy <= 2; dy++)
-			for (int dx = -2; dx <= 2; dx++) {
-				int ring = abs(dx) > abs(dy) ? abs(dx) : abs(dy);
-				double v = centre_at(img, h, g, x0 + dx, y0 + dy, &ok);
-				if (ring <= 1) {
-					s1 += v;
-					n1++;
-				} else {
-					s0 += v;
-					n0++;
-				}
+			for (int dx = -2; dx <= 2; dx++, n++) {
+				mi[n] = x0 + dx;
+				mj[n] = y0 + dy;
+				ring[n] = abs(dx) > abs(dy) ? abs(dx) : abs(dy);
 			}
+	}
+	double v[75], s1 = 0.0, s0 = 0.0;
+	int n1 = 0, n0 = 0;
+	centres_at(img, h, g, n, mi, mj, v, &ok);
+	for (int k = 0; k < n; k++) {
+		if (ring[k] <= 1) {
+			s1 += v[k];
+			n1++;
+		} else {
+			s0 += v[k];
+			n0++;
+		}
 	}
 	*set = s1 / n1;
 	*unset = s0 / n0;
@@ -101,15 +133,20 @@ static int finder_levels(const semqr__grey_image *img, const double h[9], const 
 static double timing_score(const semqr__grey_image *img, const double h[9],
                            const semqr__grid *gc, int size, double floor)
 {
-	double g[2 * (SEMQR_SIZE_MAX - 16)];
-	int n = 0, ok = 1;
-	double sum = 0.0;
-	for (int k = 8; k <= size - 9; k++) {
-		g[n] = centre_at(img, h, gc, k, 6, &ok);
-		g[n + 1] = centre_at(img, h, gc, 6, k, &ok);
-		sum += g[n] + g[n + 1];
-		n += 2;
+	double g[CENTRES_MAX];
+	/* modules 8 .. size - 9 of row 6, each followed by its mirror in
+	 * column 6 */
+	int mi[CENTRES_MAX], mj[CENTRES_MAX], n = 2 * (size - 16), ok = 1;
+	if (size < 21 || size > SEMQR_SIZE_MAX)
+		return -1.0; /* no version */
+	for (int m = 0; m < n; m++) {
+		mi[m] = m % 2 ? 6 : 8 + m / 2;
+		mj[m] = m % 2 ? 8 + m / 2 : 6;
 	}
+	centres_at(img, h, gc, n, mi, mj, g, &ok);
+	double sum = 0.0;
+	for (int k = 0; k < n; k++)
+		sum += g[k];
 	if (!ok)
 		return -1.0;
 	if (floor > TIMING_MARGIN) {
