@@ -27,14 +27,30 @@
  * (lo / s) otherwise; the option's sigma / s when given. At scale 2, 0.3
  * module instead of 0.24 decoded no more: 934 of 960 both on the 6.1 px
  * plates of SEMQR_DETECT_SCALE2_QUANTA's measurement at doses 40 to 60).
- * Binarize: a window radius
- * of two modules, clamped to the stage's limit. Flatten: blocks of twice the
- * largest symbol, so the background removed varies slowly across any
- * symbol. Finder runs: lengths within 40 % of their expected widths. On an
- * 8192 x 8192 plate of 1156 version-3 symbols at default physics (6.1 px
- * modules), 50 % finds all symbols with 36 000 finder patterns, most of them
- * chance patterns in the symbols' data, and grouping them takes two thirds
- * of the time; 40 % still finds all with 15 700; 35 % misses 3 with 9 800.
+ * Binarize: a window radius of two modules at scale 1 and 1.25 at scale 2
+ * (BINARIZE_MODULES), clamped to the stage's limit. At scale 2 half as many
+ * lines cross a finder, so one whose runs pass the 1:1:3:1:1 test on few
+ * lines is left with none along one axis far more often, and then needs 1.5
+ * modules of lines along the other (locate/finders.c). On the 32768 x 32768
+ * plate at default physics, with two modules (6 detect px) 61 % of the lines
+ * crossing the finders' 3-module centres passed, 36 of the 56 307 finders
+ * had no run along one axis (3 at scale 1), 6 of them too few along the
+ * other, and their 6 symbols were never located (18 763 of 18 769 decoded);
+ * with 1.25 modules (4 px) 75 % pass, no finder lacks an axis and all
+ * 18 769 decode, in the same time (16 % more finder patterns, chance ones
+ * in the data). The pass rate has its minimum near two modules: on a 6144 x
+ * 6144 crop of that plate at scale 2, radii of 4 to 9 px (1.3 to 2.9
+ * modules) passed 75, 68, 62, 63, 69 and 76 % of the lines (at scale 1,
+ * 1.5 modules 74 % against 64 % at two; not changed here). Radii of 2.3
+ * modules and more lose the weakest finder of datasets/texture.tif, whose
+ * real SEM texture wants a local threshold.
+ * Flatten: blocks of twice the largest symbol, so the background removed
+ * varies slowly across any symbol. Finder runs: lengths within 40 % of their
+ * expected widths. On an 8192 x 8192 plate of 1156 version-3 symbols at
+ * default physics (6.1 px modules), 50 % finds all symbols with 36 000
+ * finder patterns, most of them chance patterns in the symbols' data, and
+ * grouping them takes two thirds of the time; 40 % still finds all with
+ * 15 700; 35 % misses 3 with 9 800.
  *
  * Halo. A symbol of the largest version at the largest module size hi' (1.1 m
  * when m is known, else hi) spans s = (17 + 4 max_version) hi' pixels; turned
@@ -76,6 +92,8 @@
 #define MODULE_PX_LIMIT 64.0
 #define THREADS_MAX 64
 #define THREADS_AUTO_MAX 16
+/* Radius of the binarize window in modules, by detect scale (see above). */
+#define BINARIZE_MODULES(scale) ((scale) == 2 ? 1.25 : 2.0)
 /* Finder runs of modules under two pixels are not searched: at that scale a
  * 1:1:3:1:1 run is as likely noise as a finder, and modules cannot be
  * sampled away from their edges. */
@@ -249,7 +267,8 @@ static semqr_status make_plan(const semqr_scan_decode_options *o, const semqr_sc
 	else
 		p->sigma = semqr__denoise_sigma((float)(m_sigma / s));
 	p->rd = semqr__denoise_radius(p->sigma);
-	p->rb = clamp_int(lround(2.0 * m_window / s), 1, SEMQR__BINARIZE_RADIUS_MAX);
+	p->rb = clamp_int(lround(BINARIZE_MODULES(p->scale) * m_window / s), 1,
+	                  SEMQR__BINARIZE_RADIUS_MAX);
 	p->dpad = p->rd + p->rb;
 	p->pad = p->scale * p->dpad;
 
