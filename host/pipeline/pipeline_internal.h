@@ -21,8 +21,9 @@
  * and the context of A (denoised) and of B (flattened) is read back to the
  * host: the locator finds the geometry in the denoised image, where finders
  * and timing patterns stand out of the noise, and the sampler reads the
- * flattened one, whose module edges the Gaussian has not blurred (averaging
- * 3 x 3 samples per module does the denoising there).
+ * flattened one, whose module edges the Gaussian has not blurred (the
+ * weighted mean of a module's samples does the denoising there, see
+ * semqr__sample_module_means).
  *
  * Detect scale. At scale s = 2 (plan->scale) the tile buffer is still cut
  * at scan resolution, native depth, but its pad is s * dpad scan pixels, and

@@ -118,10 +118,12 @@ typedef enum semqr_sampling_mode {
  * 3 seeds: 5.0 px modules 246 of 300 decoded binned against 300, 5.5 px
  * 242 of 243 against 243). At 6.1 px it lost symbols at low doses (40
  * quanta per pixel: 172 of 192 against 189; 45: 187 against 191; 55: 191
- * both, one plate losing one) and none from 60 quanta up (60, 65, 70, 80,
- * 100: 192 of 192 both; the 16384 x 16384 plate at 100: 4624 both); the
- * noise measured reads about 5 % under the simulated dose, and 80 keeps a
- * margin above 60 while taking scale 2 at default physics (100). */
+ * both, one plate losing one; since the binarize window at scale 2 is 1.25
+ * modules instead of 2, binned: 179, 190, 192) and none from 60 quanta up
+ * (60, 65, 70, 80, 100: 192 of 192 both; the 16384 x 16384 plate at 100:
+ * 4624 both); the noise measured reads about 5 % under the simulated dose,
+ * and 80 keeps a margin above 60 while taking scale 2 at default physics
+ * (100). */
 #define SEMQR_DETECT_SCALE2_MODULE_PX 6.0
 #define SEMQR_DETECT_SCALE2_QUANTA 80.0
 
