@@ -10,8 +10,9 @@
 #    datasets/generate.sh (default physics, seed 16) unless already there;
 #    they are reused by later runs (delete one to render it again).
 # 2. semqr: each plate is decoded once cold, with PoCL's kernel cache
-#    (POCL_CACHE_DIR) pointed at a fresh empty directory so every kernel is
-#    compiled in that run, then REPEATS times warm with the cache it filled.
+#    (POCL_CACHE_DIR) and semqr's binary cache (SEMQR_CACHE_DIR) pointed at
+#    a fresh empty directory so every kernel is compiled in that run, then
+#    REPEATS times warm with the caches it filled.
 #    Every run is wrapped in /usr/bin/time -v for the wall time and peak
 #    resident memory; its JSON Lines (the last line a summary with seconds
 #    per stage) are kept under OUT/semqr/SIZE/.
@@ -113,10 +114,10 @@ plate() {
 }
 
 # Decodes SCAN into DIR/run-NAME.jsonl with DIR/run-NAME.time beside it,
-# with the PoCL kernel cache CACHE.
+# with the PoCL kernel cache and semqr's binary cache in CACHE.
 decode() {
   local scan=$1 dir=$2 name=$3 cache=$4
-  POCL_CACHE_DIR=$cache /usr/bin/time -v -o "$dir/run-$name.time" \
+  POCL_CACHE_DIR=$cache SEMQR_CACHE_DIR=$cache/semqr /usr/bin/time -v -o "$dir/run-$name.time" \
     "$semqr" decode "$scan" -o "$dir/run-$name.jsonl"
 }
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cl/cl_internal.h"
 #include "cl/kernel_sources.h"
@@ -355,6 +356,151 @@ static void test_program_cache(void **state)
 	assert_non_null(strstr(err.message, "1000"));
 }
 
+/* Runs selftest_affine_u8 of ctx's "selftest" program on a 5 x 3 image and
+ * checks every output (2 x + 1). */
+static void run_affine(semqr__cl_context *ctx)
+{
+	semqr_error err;
+	cl_kernel k;
+	assert_int_equal(semqr__cl_kernel(ctx, "selftest", "selftest_affine_u8", &k, &err), SEMQR_OK);
+	unsigned char in[15];
+	for (int i = 0; i < 15; i++)
+		in[i] = (unsigned char)(17 * i);
+	cl_int cst;
+	cl_mem src = clCreateBuffer(semqr__cl_context_handle(ctx),
+	                            CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof in, in, &cst);
+	assert_int_equal(cst, CL_SUCCESS);
+	cl_mem dst = clCreateBuffer(semqr__cl_context_handle(ctx), CL_MEM_WRITE_ONLY,
+	                            15 * sizeof(float), NULL, &cst);
+	assert_int_equal(cst, CL_SUCCESS);
+	int stride = 5, width = 5, height = 3;
+	float a = 2.0f, b = 1.0f;
+	assert_int_equal(clSetKernelArg(k, 0, sizeof src, &src), CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(k, 1, sizeof stride, &stride), CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(k, 2, sizeof width, &width), CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(k, 3, sizeof height, &height), CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(k, 4, sizeof a, &a), CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(k, 5, sizeof b, &b), CL_SUCCESS);
+	assert_int_equal(clSetKernelArg(k, 6, sizeof dst, &dst), CL_SUCCESS);
+	assert_int_equal(semqr__cl_run_2d(ctx, k, width, height, &err), SEMQR_OK);
+	float out[15];
+	assert_int_equal(clEnqueueReadBuffer(semqr__cl_queue(ctx), dst, CL_TRUE, 0, sizeof out, out,
+	                                     0, NULL, NULL),
+	                 CL_SUCCESS);
+	for (int i = 0; i < 15; i++)
+		assert_true(out[i] == 2.0f * in[i] + 1.0f);
+	clReleaseMemObject(src);
+	clReleaseMemObject(dst);
+	clReleaseKernel(k);
+}
+
+/* Builds "selftest" in a new context; returns whether it came from the
+ * binary cache, having run it. */
+static int build_selftest(void)
+{
+	semqr_error err;
+	semqr__cl_context *ctx;
+	assert_int_equal(semqr__cl_context_create(&devices[0], &ctx, &err), SEMQR_OK);
+	cl_program p;
+	assert_int_equal(semqr__cl_program(ctx, "selftest", &p, &err), SEMQR_OK);
+	int cached = semqr__cl_program_cached(ctx, "selftest");
+	assert_int_equal(semqr__cl_program_cached(ctx, "nope"), 0);
+	run_affine(ctx);
+	semqr__cl_context_destroy(ctx);
+	return cached;
+}
+
+/* The one file of dir ending in .bin into path (room n); fails unless there
+ * is exactly one and no temporary file is left. */
+static void only_binary(const char *dir, char *path, size_t n)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "ls %s", dir);
+	FILE *ls = popen(cmd, "r");
+	assert_non_null(ls);
+	char line[256];
+	int bins = 0, others = 0;
+	while (fgets(line, sizeof line, ls)) {
+		line[strcspn(line, "\n")] = '\0';
+		size_t len = strlen(line);
+		if (len > 4 && strcmp(line + len - 4, ".bin") == 0) {
+			bins++;
+			snprintf(path, n, "%s/%s", dir, line);
+		} else {
+			others++;
+		}
+	}
+	pclose(ls);
+	assert_int_equal(bins, 1);
+	assert_int_equal(others, 0);
+}
+
+/* Overwrites `count` bytes of the file at path from `offset` (from the end
+ * when negative) with 0x5a. */
+static void scribble(const char *path, long offset, int count)
+{
+	FILE *f = fopen(path, "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, offset, offset < 0 ? SEEK_END : SEEK_SET), 0);
+	for (int i = 0; i < count; i++)
+		fputc(0x5a, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static long file_size(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	long n = ftell(f);
+	fclose(f);
+	return n;
+}
+
+/* The on-disk binary cache: the first build compiles and stores one file,
+ * later contexts load it (and run it alike); a damaged binary (PoCL would
+ * build one), a file whose key differs, or a truncated file are not used (the source is compiled
+ * and the file written whole again); an empty SEMQR_CACHE_DIR turns the
+ * cache off. */
+static void test_binary_cache(void **state)
+{
+	char dir[] = "/tmp/semqr-test-clcache-XXXXXX", path[512];
+	assert_non_null(mkdtemp(dir));
+	char sub[600];
+	snprintf(sub, sizeof sub, "%s/a/b", dir); /* created with its parent */
+	assert_int_equal(setenv("SEMQR_CACHE_DIR", sub, 1), 0);
+
+	assert_int_equal(build_selftest(), 0);
+	only_binary(sub, path, sizeof path);
+	long size = file_size(path);
+	assert_true(size > 100);
+	assert_int_equal(build_selftest(), 1);
+
+	scribble(path, -64, 64); /* inside the binary: its checksum fails */
+	assert_int_equal(build_selftest(), 0);
+	assert_int_equal(file_size(path), size);
+	assert_int_equal(build_selftest(), 1);
+
+	scribble(path, 40, 1); /* inside the key (the device's identity) */
+	assert_int_equal(build_selftest(), 0);
+	assert_int_equal(build_selftest(), 1);
+
+	assert_int_equal(truncate(path, size / 2), 0);
+	assert_int_equal(build_selftest(), 0);
+	assert_int_equal(file_size(path), size);
+	assert_int_equal(build_selftest(), 1);
+	only_binary(sub, path, sizeof path);
+
+	assert_int_equal(setenv("SEMQR_CACHE_DIR", "", 1), 0);
+	assert_int_equal(build_selftest(), 0);
+	assert_int_equal(build_selftest(), 0);
+	assert_int_equal(unsetenv("SEMQR_CACHE_DIR"), 0);
+
+	char cmd[700];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_build_failure_carries_log(void **state)
 {
 	semqr_error err;
@@ -628,6 +774,7 @@ int main(void)
 		cmocka_unit_test(test_select_bogus_name),
 		cmocka_unit_test(test_select_default_and_environment),
 		cmocka_unit_test(test_program_cache),
+		cmocka_unit_test(test_binary_cache),
 		cmocka_unit_test(test_build_failure_carries_log),
 		cmocka_unit_test(test_run_2d_covers_range),
 		cmocka_unit_test(test_selftest_passes),

@@ -67,6 +67,31 @@ typedef struct semqr__cl_context semqr__cl_context;
  * within the OpenCL 1.2 ULP bounds. */
 #define SEMQR__CL_BUILD_OPTIONS "-cl-std=CL1.2"
 
+/* ---- the on-disk binary cache (binary_cache.c) --------------------------
+ *
+ * Compiling a kernel file from source costs about 20 ms on PoCL (its
+ * front end runs every time; its own cache only skips code generation),
+ * building from the binary about 2 ms: the decoder's four programs cost
+ * 75 ms of every run without this cache. Binaries are kept in
+ * SEMQR_CACHE_DIR when that is set (caching off when it is empty), else
+ * $XDG_CACHE_HOME/semqr, else $HOME/.cache/semqr (created, mode 0700),
+ * one file per (device, driver, build options, source), found by a hash of
+ * these and used only when the file's copy of them is equal (binary_cache.c
+ * has the format). The cache is best effort: a file missing, damaged, of
+ * another key or refused by the driver means compiling from source, and a
+ * failure to store is silent. Files are written whole under a temporary
+ * name and renamed, so concurrent processes each see a complete file. */
+
+/* The program for `device` in `context` built from the cached binary of
+ * (source, options), or NULL when there is none usable. */
+cl_program semqr__cl_cache_load(cl_context context, cl_device_id device, const char *source,
+                                const char *options);
+
+/* Stores prog's binary (built from source with options for device) in the
+ * cache; nothing on failure. */
+void semqr__cl_cache_store(cl_program prog, cl_device_id device, const char *source,
+                           const char *options);
+
 /* Largest side of the square work-groups chosen by semqr__cl_run_2d: the
  * global range it enqueues exceeds the requested one by less than this in
  * each dimension. */
@@ -92,13 +117,20 @@ const semqr_cl_device_info *semqr__cl_device_info(const semqr__cl_context *ctx);
 /* The program built from the embedded kernels/NAME.cl for ctx's device. It is
  * built on the first call and cached: the cache key is the kernel name, and
  * since a context holds exactly one device this is the (device, kernel name)
- * key. The program belongs to ctx (do not release it). Fails with
+ * key. The first call takes it from the on-disk binary cache when it holds
+ * this source's binary for this device (see semqr__cl_cache_load), else
+ * compiles the source and stores the binary there. The program belongs to ctx (do not release it). Fails with
  * SEMQR_ERR_INVALID_ARGUMENT when no such kernel is embedded, and with
  * SEMQR_ERR_OPENCL when the build fails, the message then naming the file and
  * device and carrying the build log (truncated to fit). A failed build is not
  * cached: a later call tries again. */
 semqr_status semqr__cl_program(semqr__cl_context *ctx, const char *name,
                                cl_program *out, semqr_error *err);
+
+/* Whether the program of kernels/NAME.cl in ctx came from the on-disk
+ * binary cache (1) or was compiled from source (0; also when it is not
+ * built yet or there is no such kernel). */
+int semqr__cl_program_cached(const semqr__cl_context *ctx, const char *name);
 
 /* Builds an uncached program from OpenCL C source for ctx's device; `label`
  * names the source in error messages (e.g. "kernels/blur.cl"). Errors as for

@@ -1,4 +1,5 @@
-/* OpenCL contexts, program building with a per-context cache, 2-D kernel
+/* OpenCL contexts, program building with a per-context cache (backed by the
+ * on-disk binary cache of binary_cache.c), 2-D kernel
  * launches, and OpenCL status names (contracts in cl/cl_internal.h). */
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@ struct semqr__cl_context {
 	size_t max_item_size[2];           /* CL_DEVICE_MAX_WORK_ITEM_SIZES, dimensions 0 and 1 */
 	size_t program_count;              /* entries of semqr__kernel_sources before the NULL */
 	cl_program *programs;              /* programs[i]: built from semqr__kernel_sources[i], or NULL */
+	unsigned char *cached;             /* cached[i]: programs[i] came from the binary cache */
 	/* Stage timing (see semqr__cl_stage): the label of kernels enqueued
 	 * now (-1: none), and the events recorded since the last
 	 * semqr__cl_stage_times with their labels. */
@@ -128,7 +130,10 @@ semqr_status semqr__cl_context_create(const semqr_cl_device_info *dev,
 	while (semqr__kernel_sources[ctx->program_count].name)
 		ctx->program_count++;
 	ctx->programs = calloc(ctx->program_count + 1, sizeof *ctx->programs);
-	if (!ctx->programs) {
+	ctx->cached = calloc(ctx->program_count + 1, 1);
+	if (!ctx->programs || !ctx->cached) {
+		free(ctx->programs);
+		free(ctx->cached);
 		free(ctx);
 		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "OpenCL context: out of memory");
 	}
@@ -199,6 +204,7 @@ void semqr__cl_context_destroy(semqr__cl_context *ctx)
 	if (ctx->context)
 		clReleaseContext(ctx->context);
 	free(ctx->programs);
+	free(ctx->cached);
 	free(ctx);
 }
 
@@ -283,15 +289,31 @@ semqr_status semqr__cl_program(semqr__cl_context *ctx, const char *name, cl_prog
 		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
 		                   "kernels/%s.cl: no such kernel is embedded in the library", name);
 	if (!ctx->programs[i]) {
+		const char *source = semqr__kernel_sources[i].source;
+		ctx->programs[i] =
+		    semqr__cl_cache_load(ctx->context, ctx->device, source, SEMQR__CL_BUILD_OPTIONS);
+		ctx->cached[i] = ctx->programs[i] != NULL;
+	}
+	if (!ctx->programs[i]) {
 		char label[SEMQR_CL_NAME_MAX + 16];
 		snprintf(label, sizeof label, "kernels/%.*s.cl", SEMQR_CL_NAME_MAX, name);
 		semqr_status st = semqr__cl_build_source(ctx, label, semqr__kernel_sources[i].source,
 		                                         &ctx->programs[i], err);
 		if (st != SEMQR_OK)
 			return st;
+		semqr__cl_cache_store(ctx->programs[i], ctx->device, semqr__kernel_sources[i].source,
+		                      SEMQR__CL_BUILD_OPTIONS);
 	}
 	*out = ctx->programs[i];
 	return SEMQR_OK;
+}
+
+int semqr__cl_program_cached(const semqr__cl_context *ctx, const char *name)
+{
+	for (size_t i = 0; i < ctx->program_count; i++)
+		if (strcmp(semqr__kernel_sources[i].name, name) == 0)
+			return ctx->programs[i] && ctx->cached[i];
+	return 0;
 }
 
 semqr_status semqr__cl_kernel(semqr__cl_context *ctx, const char *name, const char *function,
