@@ -85,7 +85,9 @@ semqr_status semqr__stage_bin2(semqr__cl_context *ctx, const semqr__plane *in, i
 	const char *function = anscombe ? (bits == 8 ? "flatten_bin2_anscombe_u8"
 	                                             : "flatten_bin2_anscombe_u16")
 	                                : (bits == 8 ? "flatten_bin2_u8" : "flatten_bin2_u16");
-	return run_load(ctx, function, in, gain, offset, out, (size_t)ow, (size_t)oh, err);
+	/* four output pixels per work-item along x (see flatten.cl) */
+	return run_load(ctx, function, in, gain, offset, out, (size_t)(ow + 3) / 4, (size_t)oh,
+	                err);
 }
 
 /* ---- flatten --------------------------------------------------------------- */
