@@ -164,6 +164,9 @@ static unsigned char *read_binary(const char *path, const char *key, size_t len,
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return NULL;
+	/* the file's size bounds every length read from it */
+	struct stat st;
+	uint64_t file_size = fstat(fileno(f), &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
 	char magic[sizeof MAGIC];
 	uint64_t klen, blen, sum;
 	unsigned char *bin = NULL;
@@ -172,7 +175,9 @@ static unsigned char *read_binary(const char *path, const char *key, size_t len,
 	    memcmp(magic, MAGIC, sizeof magic) == 0 && fread(&klen, sizeof klen, 1, f) == 1 &&
 	    klen == len && fread(k, 1, len, f) == len && memcmp(k, key, len) == 0 &&
 	    fread(&blen, sizeof blen, 1, f) == 1 && blen > 0 && blen <= BINARY_MAX &&
-	    fread(&sum, sizeof sum, 1, f) == 1 && (bin = malloc((size_t)blen)) != NULL) {
+	    fread(&sum, sizeof sum, 1, f) == 1 &&
+	    blen == file_size - (sizeof MAGIC + 3 * sizeof(uint64_t) + len) &&
+	    (bin = malloc((size_t)blen)) != NULL) {
 		if (fread(bin, 1, (size_t)blen, f) == blen && fgetc(f) == EOF &&
 		    checksum(bin, (size_t)blen) == sum) {
 			*size = (size_t)blen;
