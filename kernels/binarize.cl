@@ -16,7 +16,8 @@
  * One kernel pair per radius R = 0..15 (the name ends in R), the sums
  * unrolled at compile time: PoCL vectorises such straight-line work-items
  * across the work-group, and a loop bounded by a kernel argument ran several
- * times slower. The radius is chosen at run time by kernel name.
+ * times slower. The radius is chosen at run time: the host builds the
+ * program for it (SEMQR_RADIUS, below) and takes the kernels by name.
  *
  * Halo and layout as in denoise.cl: pixel (x, y) of a window is element
  * origin + y * stride + x, every element read exists (the host pads the tile),
@@ -62,19 +63,12 @@ __kernel void binarize_threshold_##R(__global const float *in, int in_origin,   
 	out[out_origin + y * out_stride + x] = v > acc * inv_area + offset ? 1 : 0;  \
 }
 
-BINARIZE_RADIUS(0)
-BINARIZE_RADIUS(1)
-BINARIZE_RADIUS(2)
-BINARIZE_RADIUS(3)
-BINARIZE_RADIUS(4)
-BINARIZE_RADIUS(5)
-BINARIZE_RADIUS(6)
-BINARIZE_RADIUS(7)
-BINARIZE_RADIUS(8)
-BINARIZE_RADIUS(9)
-BINARIZE_RADIUS(10)
-BINARIZE_RADIUS(11)
-BINARIZE_RADIUS(12)
-BINARIZE_RADIUS(13)
-BINARIZE_RADIUS(14)
-BINARIZE_RADIUS(15)
+/* The program is built for one radius, -D SEMQR_RADIUS=R (the host's
+ * semqr__cl_program_radius): its two kernels, not all 32, are compiled when
+ * the program's binary is stored. The indirection expands R before the
+ * names are pasted. */
+#ifndef SEMQR_RADIUS
+#error "kernels/binarize.cl is built with -D SEMQR_RADIUS=R, R in 0..15"
+#endif
+#define BINARIZE_RADIUS_OF(R) BINARIZE_RADIUS(R)
+BINARIZE_RADIUS_OF(SEMQR_RADIUS)

@@ -20,7 +20,8 @@
  * 0..15, w_hi taps 16..31; unused taps are ignored): PoCL vectorises such
  * straight-line work-items across the work-group, while a loop bounded by a
  * kernel argument, or weights read from a buffer, made the same pass five
- * times slower. The radius is still chosen at run time, by kernel name.
+ * times slower. The radius is still chosen at run time: the host builds the
+ * program for it (SEMQR_RADIUS, below) and takes the kernels by name.
  *
  * Halo: output pixel (x, y) reads input pixels up to r away along the pass's
  * axis. Pixel (x, y) of a window is element origin + y * stride + x, and the
@@ -58,19 +59,12 @@ __kernel void name(__global const float *in, int in_origin, int in_stride,      
 	DENOISE_PASS(denoise_rows_##R, R, 1)                                         \
 	DENOISE_PASS(denoise_columns_##R, R, in_stride)
 
-DENOISE_RADIUS(0)
-DENOISE_RADIUS(1)
-DENOISE_RADIUS(2)
-DENOISE_RADIUS(3)
-DENOISE_RADIUS(4)
-DENOISE_RADIUS(5)
-DENOISE_RADIUS(6)
-DENOISE_RADIUS(7)
-DENOISE_RADIUS(8)
-DENOISE_RADIUS(9)
-DENOISE_RADIUS(10)
-DENOISE_RADIUS(11)
-DENOISE_RADIUS(12)
-DENOISE_RADIUS(13)
-DENOISE_RADIUS(14)
-DENOISE_RADIUS(15)
+/* The program is built for one radius, -D SEMQR_RADIUS=R (the host's
+ * semqr__cl_program_radius): its two kernels, not all 32, are compiled when
+ * the program's binary is stored. The indirection expands R before the
+ * names are pasted. */
+#ifndef SEMQR_RADIUS
+#error "kernels/denoise.cl is built with -D SEMQR_RADIUS=R, R in 0..15"
+#endif
+#define DENOISE_RADIUS_OF(R) DENOISE_RADIUS(R)
+DENOISE_RADIUS_OF(SEMQR_RADIUS)

@@ -501,6 +501,41 @@ static void test_binary_cache(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Programs built for one radius: each radius its own program with its own
+ * kernels; the plain build of a radius-templated file fails with its
+ * #error in the log; radii out of range are refused. */
+static void test_program_radius(void **state)
+{
+	semqr_error err;
+	semqr__cl_context *ctx;
+	assert_int_equal(semqr__cl_context_create(&devices[0], &ctx, &err), SEMQR_OK);
+	cl_program p4, p4again, p5;
+	assert_int_equal(semqr__cl_program_radius(ctx, "binarize", 4, &p4, &err), SEMQR_OK);
+	assert_int_equal(semqr__cl_program_radius(ctx, "binarize", 4, &p4again, &err), SEMQR_OK);
+	assert_ptr_equal(p4, p4again);
+	assert_int_equal(semqr__cl_program_radius(ctx, "binarize", 5, &p5, &err), SEMQR_OK);
+	assert_ptr_not_equal(p4, p5);
+	cl_kernel k;
+	assert_int_equal(semqr__cl_kernel_radius(ctx, "binarize", 4, "binarize_rows_4", &k, &err),
+	                 SEMQR_OK);
+	clReleaseKernel(k);
+	assert_int_equal(semqr__cl_kernel_radius(ctx, "binarize", 4, "binarize_rows_5", &k, &err),
+	                 SEMQR_ERR_OPENCL);
+	assert_int_equal(semqr__cl_kernel_radius(ctx, "denoise", 15, "denoise_columns_15", &k, &err),
+	                 SEMQR_OK);
+	clReleaseKernel(k);
+	assert_int_equal(semqr__cl_program(ctx, "binarize", &p4, &err), SEMQR_ERR_OPENCL);
+	assert_non_null(strstr(err.message, "kernels/binarize.cl"));
+	assert_non_null(strstr(err.message, "SEMQR_RADIUS"));
+	assert_int_equal(semqr__cl_program_radius(ctx, "binarize", 16, &p4, &err),
+	                 SEMQR_ERR_INVALID_ARGUMENT);
+	assert_int_equal(semqr__cl_program_radius(ctx, "binarize", -2, &p4, &err),
+	                 SEMQR_ERR_INVALID_ARGUMENT);
+	assert_int_equal(semqr__cl_program_radius(ctx, "nope", 3, &p4, &err),
+	                 SEMQR_ERR_INVALID_ARGUMENT);
+	semqr__cl_context_destroy(ctx);
+}
+
 static void test_build_failure_carries_log(void **state)
 {
 	semqr_error err;
@@ -775,6 +810,7 @@ int main(void)
 		cmocka_unit_test(test_select_default_and_environment),
 		cmocka_unit_test(test_program_cache),
 		cmocka_unit_test(test_binary_cache),
+		cmocka_unit_test(test_program_radius),
 		cmocka_unit_test(test_build_failure_carries_log),
 		cmocka_unit_test(test_run_2d_covers_range),
 		cmocka_unit_test(test_selftest_passes),

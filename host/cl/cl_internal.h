@@ -127,6 +127,20 @@ const semqr_cl_device_info *semqr__cl_device_info(const semqr__cl_context *ctx);
 semqr_status semqr__cl_program(semqr__cl_context *ctx, const char *name,
                                cl_program *out, semqr_error *err);
 
+/* Largest radius of semqr__cl_program_radius. */
+#define SEMQR__CL_RADIUS_MAX 15
+
+/* As semqr__cl_program for the variant of kernels/NAME.cl built with
+ * "-D SEMQR_RADIUS=radius" (0 .. SEMQR__CL_RADIUS_MAX; -1: the plain
+ * program, semqr__cl_program itself), cached per (name, radius). The
+ * kernel files templated by a radius (denoise.cl, binarize.cl) instantiate
+ * that radius alone: storing a program's binary makes PoCL compile every
+ * kernel in it, 32 for all radii (about 2 s per file), 2 for one. Fails as
+ * semqr__cl_program, and with SEMQR_ERR_INVALID_ARGUMENT for a radius out
+ * of range. */
+semqr_status semqr__cl_program_radius(semqr__cl_context *ctx, const char *name, int radius,
+                                      cl_program *out, semqr_error *err);
+
 /* Whether the program of kernels/NAME.cl in ctx came from the on-disk
  * binary cache (1) or was compiled from source (0; also when it is not
  * built yet or there is no such kernel). */
@@ -138,6 +152,10 @@ int semqr__cl_program_cached(const semqr__cl_context *ctx, const char *name);
 semqr_status semqr__cl_build_source(semqr__cl_context *ctx, const char *label,
                                     const char *source, cl_program *out,
                                     semqr_error *err);
+
+/* semqr__cl_kernel from the program of semqr__cl_program_radius. */
+semqr_status semqr__cl_kernel_radius(semqr__cl_context *ctx, const char *name, int radius,
+                                     const char *function, cl_kernel *out, semqr_error *err);
 
 /* Creates the kernel `function` from the embedded kernels/NAME.cl (built and
  * cached as by semqr__cl_program). The caller owns *out (clReleaseKernel). */

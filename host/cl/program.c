@@ -12,6 +12,10 @@
 #include "cl/kernel_sources.h"
 #include "common/error_internal.h"
 
+/* Programs per kernel file: the plain one and one per radius 0 ..
+ * SEMQR__CL_RADIUS_MAX (see semqr__cl_program_radius). */
+#define VARIANTS (SEMQR__CL_RADIUS_MAX + 2)
+
 struct semqr__cl_context {
 	cl_context context;
 	cl_command_queue queue;            /* in-order, profiling enabled */
@@ -19,8 +23,10 @@ struct semqr__cl_context {
 	semqr_cl_device_info info;         /* the device, described when ctx was created */
 	size_t max_item_size[2];           /* CL_DEVICE_MAX_WORK_ITEM_SIZES, dimensions 0 and 1 */
 	size_t program_count;              /* entries of semqr__kernel_sources before the NULL */
-	cl_program *programs;              /* programs[i]: built from semqr__kernel_sources[i], or NULL */
-	unsigned char *cached;             /* cached[i]: programs[i] came from the binary cache */
+	cl_program *programs;              /* programs[i * VARIANTS + v]: built from
+	                                      semqr__kernel_sources[i] with variant v (0: plain,
+	                                      r + 1: radius r), or NULL */
+	unsigned char *cached;             /* cached[k]: programs[k] came from the binary cache */
 	/* Stage timing (see semqr__cl_stage): the label of kernels enqueued
 	 * now (-1: none), and the events recorded since the last
 	 * semqr__cl_stage_times with their labels. */
@@ -129,8 +135,8 @@ semqr_status semqr__cl_context_create(const semqr_cl_device_info *dev,
 	}
 	while (semqr__kernel_sources[ctx->program_count].name)
 		ctx->program_count++;
-	ctx->programs = calloc(ctx->program_count + 1, sizeof *ctx->programs);
-	ctx->cached = calloc(ctx->program_count + 1, 1);
+	ctx->programs = calloc(ctx->program_count * VARIANTS + 1, sizeof *ctx->programs);
+	ctx->cached = calloc(ctx->program_count * VARIANTS + 1, 1);
 	if (!ctx->programs || !ctx->cached) {
 		free(ctx->programs);
 		free(ctx->cached);
@@ -196,7 +202,7 @@ void semqr__cl_context_destroy(semqr__cl_context *ctx)
 		clReleaseEvent(ctx->events[i]);
 	free(ctx->events);
 	free(ctx->labels);
-	for (size_t i = 0; i < ctx->program_count; i++)
+	for (size_t i = 0; i < ctx->program_count * VARIANTS; i++)
 		if (ctx->programs[i])
 			clReleaseProgram(ctx->programs[i]);
 	if (ctx->queue)
@@ -262,14 +268,15 @@ static semqr_status fail_build(const semqr__cl_context *ctx, cl_program prog, co
 	return semqr__fail(err, SEMQR_ERR_OPENCL, "%s", msg);
 }
 
-semqr_status semqr__cl_build_source(semqr__cl_context *ctx, const char *label,
-                                    const char *source, cl_program *out, semqr_error *err)
+/* semqr__cl_build_source with these build options. */
+static semqr_status build_with(semqr__cl_context *ctx, const char *label, const char *source,
+                               const char *options, cl_program *out, semqr_error *err)
 {
 	cl_int st;
 	cl_program prog = clCreateProgramWithSource(ctx->context, 1, &source, NULL, &st);
 	if (st != CL_SUCCESS)
 		return semqr__cl_fail(err, st, "%s on %s: clCreateProgramWithSource", label, ctx->info.name);
-	st = clBuildProgram(prog, 1, &ctx->device, SEMQR__CL_BUILD_OPTIONS, NULL, NULL);
+	st = clBuildProgram(prog, 1, &ctx->device, options, NULL, NULL);
 	if (st != CL_SUCCESS) {
 		semqr_status s = fail_build(ctx, prog, label, st, err);
 		clReleaseProgram(prog);
@@ -279,48 +286,83 @@ semqr_status semqr__cl_build_source(semqr__cl_context *ctx, const char *label,
 	return SEMQR_OK;
 }
 
-semqr_status semqr__cl_program(semqr__cl_context *ctx, const char *name, cl_program *out,
-                               semqr_error *err)
+semqr_status semqr__cl_build_source(semqr__cl_context *ctx, const char *label,
+                                    const char *source, cl_program *out, semqr_error *err)
+{
+	return build_with(ctx, label, source, SEMQR__CL_BUILD_OPTIONS, out, err);
+}
+
+/* The index of kernels/NAME.cl in semqr__kernel_sources, or program_count. */
+static size_t source_index(const semqr__cl_context *ctx, const char *name)
 {
 	size_t i = 0;
 	while (i < ctx->program_count && strcmp(semqr__kernel_sources[i].name, name) != 0)
 		i++;
+	return i;
+}
+
+semqr_status semqr__cl_program_radius(semqr__cl_context *ctx, const char *name, int radius,
+                                      cl_program *out, semqr_error *err)
+{
+	size_t i = source_index(ctx, name);
 	if (i == ctx->program_count)
 		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
 		                   "kernels/%s.cl: no such kernel is embedded in the library", name);
-	if (!ctx->programs[i]) {
-		const char *source = semqr__kernel_sources[i].source;
-		ctx->programs[i] =
-		    semqr__cl_cache_load(ctx->context, ctx->device, source, SEMQR__CL_BUILD_OPTIONS);
-		ctx->cached[i] = ctx->programs[i] != NULL;
+	if (radius < -1 || radius > SEMQR__CL_RADIUS_MAX)
+		return semqr__fail(err, SEMQR_ERR_INVALID_ARGUMENT,
+		                   "kernels/%s.cl: radius %d outside 0..%d", name, radius,
+		                   SEMQR__CL_RADIUS_MAX);
+	size_t k = i * VARIANTS + (size_t)(radius + 1);
+	char options[64];
+	if (radius < 0)
+		snprintf(options, sizeof options, "%s", SEMQR__CL_BUILD_OPTIONS);
+	else
+		snprintf(options, sizeof options, "%s -D SEMQR_RADIUS=%d", SEMQR__CL_BUILD_OPTIONS,
+		         radius);
+	const char *source = semqr__kernel_sources[i].source;
+	if (!ctx->programs[k]) {
+		ctx->programs[k] = semqr__cl_cache_load(ctx->context, ctx->device, source, options);
+		ctx->cached[k] = ctx->programs[k] != NULL;
 	}
-	if (!ctx->programs[i]) {
-		char label[SEMQR_CL_NAME_MAX + 16];
-		snprintf(label, sizeof label, "kernels/%.*s.cl", SEMQR_CL_NAME_MAX, name);
-		semqr_status st = semqr__cl_build_source(ctx, label, semqr__kernel_sources[i].source,
-		                                         &ctx->programs[i], err);
+	if (!ctx->programs[k]) {
+		char label[SEMQR_CL_NAME_MAX + 32];
+		if (radius < 0)
+			snprintf(label, sizeof label, "kernels/%.*s.cl", SEMQR_CL_NAME_MAX, name);
+		else
+			snprintf(label, sizeof label, "kernels/%.*s.cl (radius %d)", SEMQR_CL_NAME_MAX,
+			         name, radius);
+		semqr_status st = build_with(ctx, label, source, options, &ctx->programs[k], err);
 		if (st != SEMQR_OK)
 			return st;
-		semqr__cl_cache_store(ctx->programs[i], ctx->device, semqr__kernel_sources[i].source,
-		                      SEMQR__CL_BUILD_OPTIONS);
+		semqr__cl_cache_store(ctx->programs[k], ctx->device, source, options);
 	}
-	*out = ctx->programs[i];
+	*out = ctx->programs[k];
 	return SEMQR_OK;
+}
+
+semqr_status semqr__cl_program(semqr__cl_context *ctx, const char *name, cl_program *out,
+                               semqr_error *err)
+{
+	return semqr__cl_program_radius(ctx, name, -1, out, err);
 }
 
 int semqr__cl_program_cached(const semqr__cl_context *ctx, const char *name)
 {
-	for (size_t i = 0; i < ctx->program_count; i++)
-		if (strcmp(semqr__kernel_sources[i].name, name) == 0)
-			return ctx->programs[i] && ctx->cached[i];
-	return 0;
+	size_t i = source_index(ctx, name);
+	return i < ctx->program_count && ctx->programs[i * VARIANTS] && ctx->cached[i * VARIANTS];
 }
 
 semqr_status semqr__cl_kernel(semqr__cl_context *ctx, const char *name, const char *function,
                               cl_kernel *out, semqr_error *err)
 {
+	return semqr__cl_kernel_radius(ctx, name, -1, function, out, err);
+}
+
+semqr_status semqr__cl_kernel_radius(semqr__cl_context *ctx, const char *name, int radius,
+                                     const char *function, cl_kernel *out, semqr_error *err)
+{
 	cl_program prog;
-	semqr_status st = semqr__cl_program(ctx, name, &prog, err);
+	semqr_status st = semqr__cl_program_radius(ctx, name, radius, &prog, err);
 	if (st != SEMQR_OK)
 		return st;
 	cl_int cst;

@@ -55,9 +55,9 @@ semqr_status semqr__stage_binarize(semqr__cl_context *ctx, const semqr__plane *i
 			                      "binarize stage on %s: clCreateBuffer (%d x %d)",
 			                      device, tw, th);
 	}
-	st = semqr__cl_kernel(ctx, "binarize", rows_name, &rows_k, err);
+	st = semqr__cl_kernel_radius(ctx, "binarize", radius, rows_name, &rows_k, err);
 	if (st == SEMQR_OK)
-		st = semqr__cl_kernel(ctx, "binarize", thr_name, &thr_k, err);
+		st = semqr__cl_kernel_radius(ctx, "binarize", radius, thr_name, &thr_k, err);
 	if (st != SEMQR_OK)
 		goto done;
 

@@ -93,9 +93,9 @@ semqr_status semqr__stage_denoise(semqr__cl_context *ctx, const semqr__plane *in
 			                      "denoise stage on %s: clCreateBuffer (%d x %d)",
 			                      device, tw, th);
 	}
-	st = semqr__cl_kernel(ctx, "denoise", rows_name, &rows_k, err);
+	st = semqr__cl_kernel_radius(ctx, "denoise", radius, rows_name, &rows_k, err);
 	if (st == SEMQR_OK)
-		st = semqr__cl_kernel(ctx, "denoise", cols_name, &cols_k, err);
+		st = semqr__cl_kernel_radius(ctx, "denoise", radius, cols_name, &cols_k, err);
 	if (st != SEMQR_OK)
 		goto done;
 
