@@ -31,37 +31,10 @@
 #include "semqr/decode.h"
 #include "semqr/sim.h"
 #include "semqr/truth.h"
+#include "support/found_set.h"
 #include "support/run.h"
 
-enum { W = 2600, H = 1100, TILE = 512, PAYLOAD_MAX = 64, FOUND_MAX = 512 };
-
-typedef struct found {
-	int decoded, version, col, row;
-	char payload[PAYLOAD_MAX];
-	double corners[4][2];
-} found;
-
-typedef struct found_set {
-	int n;
-	found s[FOUND_MAX];
-} found_set;
-
-static void collect(void *user, const semqr_scan_symbol *sym)
-{
-	found_set *set = user;
-	assert_true(set->n < FOUND_MAX);
-	found *f = &set->s[set->n++];
-	memset(f, 0, sizeof *f);
-	f->decoded = sym->decoded;
-	f->version = sym->version;
-	f->col = sym->tile_col;
-	f->row = sym->tile_row;
-	if (sym->decoded) {
-		assert_true(sym->data->payload_len < PAYLOAD_MAX);
-		memcpy(f->payload, sym->data->payload, sym->data->payload_len);
-	}
-	memcpy(f->corners, sym->corners_px, sizeof f->corners);
-}
+enum { W = 2600, H = 1100, TILE = 512 };
 
 static const char *tmp_path(const char *name)
 {
@@ -105,18 +78,19 @@ static void decode_options(semqr_scan_decode_options *o)
 
 /* Decodes tiff with group_cols (0: automatic) into *set. */
 static semqr_status decode(const char *tiff, const semqr_scan_decode_options *o, int group_cols,
-                           found_set *set, semqr_scan_summary *sum, semqr_error *err)
+                           test_found_set *set, semqr_scan_summary *sum, semqr_error *err)
 {
 	semqr_scan *scan;
 	assert_int_equal(semqr_scan_open(tiff, NULL, &scan, err), SEMQR_OK);
-	set->n = 0;
-	semqr_status st = semqr__decode_scan_grouped(scan, o, group_cols, collect, set, sum, err);
+	set->n = set->decoded = 0;
+	semqr_status st =
+	    semqr__decode_scan_grouped(scan, o, group_cols, test_found_collect, set, sum, err);
 	semqr_scan_close(scan);
 	return st;
 }
 
 static void decode_ok(const char *tiff, const semqr_scan_decode_options *o, int group_cols,
-                      found_set *set, semqr_scan_summary *sum)
+                      test_found_set *set, semqr_scan_summary *sum)
 {
 	semqr_error err;
 	if (decode(tiff, o, group_cols, set, sum, &err) != SEMQR_OK)
@@ -124,7 +98,8 @@ static void decode_ok(const char *tiff, const semqr_scan_decode_options *o, int 
 }
 
 /* Whether a and b report the same symbols exactly, in any order. */
-static void assert_same_symbols(const found_set *a, const found_set *b, const char *what)
+static void assert_same_symbols(const test_found_set *a, const test_found_set *b,
+                                const char *what)
 {
 	if (a->n != b->n)
 		fail_msg("%s: %d symbols, against %d at full width", what, b->n, a->n);
@@ -144,26 +119,18 @@ static void assert_same_symbols(const found_set *a, const found_set *b, const ch
 
 /* Tiles in group order: with groups of `cols` tile columns, the groups of
  * the symbols' tiles never decrease, nor the rows within a group. */
-static void assert_group_order(const found_set *set, int cols)
+static void assert_group_order(const test_found_set *set, int cols)
 {
 	for (int i = 1; i < set->n; i++) {
-		const found *p = &set->s[i - 1], *q = &set->s[i];
-		int gp = p->col / cols, gq = q->col / cols;
-		assert_true(gq > gp || (gq == gp && q->row >= p->row));
+		const test_found *p = &set->s[i - 1], *q = &set->s[i];
+		int gp = p->tile_col / cols, gq = q->tile_col / cols;
+		assert_true(gq > gp || (gq == gp && q->tile_row >= p->tile_row));
 	}
-}
-
-static int decoded(const found_set *set)
-{
-	int n = 0;
-	for (int i = 0; i < set->n; i++)
-		n += set->s[i].decoded;
-	return n;
 }
 
 /* Truth symbols lying across a vertical line at one of the multiples of
  * `step` pixels, all decoded in `set`. Returns their number. */
-static int straddlers_decoded(const semqr_truth *t, int step, const found_set *set)
+static int straddlers_decoded(const semqr_truth *t, int step, const test_found_set *set)
 {
 	int n = 0;
 	for (size_t i = 0; i < t->count; i++) {
@@ -178,8 +145,8 @@ static int straddlers_decoded(const semqr_truth *t, int step, const found_set *s
 		if (floor(lo / step) == floor(hi / step))
 			continue;
 		n++;
-		char payload[PAYLOAD_MAX] = "";
-		assert_true(s->payload_len < PAYLOAD_MAX);
+		char payload[TEST_FOUND_PAYLOAD_MAX] = "";
+		assert_true(s->payload_len < TEST_FOUND_PAYLOAD_MAX);
 		memcpy(payload, s->payload, s->payload_len);
 		int hits = 0;
 		for (int j = 0; j < set->n; j++)
@@ -191,7 +158,7 @@ static int straddlers_decoded(const semqr_truth *t, int step, const found_set *s
 	return n;
 }
 
-static found_set whole, grouped;
+static test_found_set whole, grouped;
 
 /* Uncompressed strips: full width by default; groups of 1 and of 3 tile
  * columns (asked for 4: two groups, spread evenly) give the same symbols. */
@@ -209,9 +176,9 @@ static void test_strips_by_columns(void **state)
 	decode_ok(tiff, &o, 0, &whole, &sw);
 	assert_int_equal(sw.tiles, 18);
 	assert_group_order(&whole, 6);
-	printf("full width: %d located, %d decoded, %.1f MiB planned\n", whole.n, decoded(&whole),
+	printf("full width: %d located, %d decoded, %.1f MiB planned\n", whole.n, whole.decoded,
 	       (double)sw.memory_bytes / 1048576.0);
-	assert_true(decoded(&whole) >= 30);
+	assert_true(whole.decoded >= 30);
 	/* Asked for 4 tile columns, 6 make two groups of 3. */
 	static const int forced[] = {1, 2, 4}, cols[] = {1, 2, 3}, across_min[] = {5, 2, 0};
 	for (int k = 0; k < 3; k++) {
@@ -230,7 +197,7 @@ static void test_strips_by_columns(void **state)
 	/* Tile order differs: two groups do not come row by row. */
 	int row_major = 1;
 	for (int i = 1; i < grouped.n; i++)
-		row_major &= grouped.s[i].row >= grouped.s[i - 1].row;
+		row_major &= grouped.s[i].tile_row >= grouped.s[i - 1].tile_row;
 	assert_false(row_major);
 	semqr_truth_free(&truth);
 }
@@ -250,8 +217,8 @@ static void test_budget_forces_groups(void **state)
 	semqr_scan *scan;
 	semqr_error err;
 	assert_int_equal(semqr_scan_open(tiff, NULL, &scan, &err), SEMQR_OK);
-	grouped.n = 0;
-	if (semqr_decode_scan(scan, &o, collect, &grouped, &sb, &err) != SEMQR_OK)
+	grouped.n = grouped.decoded = 0;
+	if (semqr_decode_scan(scan, &o, test_found_collect, &grouped, &sb, &err) != SEMQR_OK)
 		fail_msg("%s", err.message);
 	printf("budget %.1f MiB: %.1f MiB planned, %d threads\n",
 	       (double)o.memory_budget / 1048576.0, (double)sb.memory_bytes / 1048576.0,
@@ -261,7 +228,7 @@ static void test_budget_forces_groups(void **state)
 	assert_same_symbols(&whole, &grouped, "groups chosen by the budget");
 	assert_group_order(&grouped, 1);
 	o.memory_budget = (size_t)1 << 20;
-	semqr_status st = semqr_decode_scan(scan, &o, collect, &grouped, &sb, &err);
+	semqr_status st = semqr_decode_scan(scan, &o, test_found_collect, &grouped, &sb, &err);
 	assert_int_equal(st, SEMQR_ERR_INVALID_ARGUMENT);
 	if (!strstr(err.message, "column groups of 1 tile columns") ||
 	    !strstr(err.message, "exceed the memory budget of 1.0 MiB"))
@@ -343,16 +310,16 @@ static void test_band_callback_full_width(void **state)
 /* Payloads decoded, sorted, for comparing sets. */
 static int payload_cmp(const void *a, const void *b)
 {
-	return strcmp(((const found *)a)->payload, ((const found *)b)->payload);
+	return strcmp(((const test_found *)a)->payload, ((const test_found *)b)->payload);
 }
 
-static void assert_same_payloads(found_set *a, found_set *b, const char *what)
+static void assert_same_payloads(test_found_set *a, test_found_set *b, const char *what)
 {
 	qsort(a->s, (size_t)a->n, sizeof a->s[0], payload_cmp);
 	qsort(b->s, (size_t)b->n, sizeof b->s[0], payload_cmp);
-	if (decoded(a) != decoded(b))
-		fail_msg("%s: %d decoded in groups, %d at full width", what, decoded(b),
-		         decoded(a));
+	if (a->decoded != b->decoded)
+		fail_msg("%s: %d decoded in groups, %d at full width", what, b->decoded,
+		         a->decoded);
 	for (int i = 0, j = 0; i < a->n; i++) {
 		if (!a->s[i].decoded)
 			continue;
@@ -369,7 +336,7 @@ static void assert_same_payloads(found_set *a, found_set *b, const char *what)
 static void test_stack_and_lines(void **state)
 {
 	(void)state;
-	static found_set a, b;
+	static test_found_set a, b;
 	semqr_scan_summary sa, sb;
 	semqr_sim_options so;
 	plate_options(&so);
@@ -385,11 +352,11 @@ static void test_stack_and_lines(void **state)
 	decode_options(&o);
 	decode_ok(stack, &o, 0, &a, &sa);
 	decode_ok(stack, &o, 1, &b, &sb);
-	printf("registered stack: %d decoded at full width, %d in groups; %d frames\n", decoded(&a),
-	       decoded(&b), sb.frames_integrated);
+	printf("registered stack: %d decoded at full width, %d in groups; %d frames\n", a.decoded,
+	       b.decoded, sb.frames_integrated);
 	assert_int_equal(sa.frames_integrated, 3);
 	assert_int_equal(sb.frames_integrated, 3);
-	assert_true(decoded(&a) >= 15);
+	assert_true(a.decoded >= 15);
 	assert_group_order(&b, 1);
 	assert_same_payloads(&a, &b, "registered stack");
 
@@ -404,7 +371,7 @@ static void test_stack_and_lines(void **state)
 	decode_ok(jitter, &o, 1, &b, &sb);
 	printf("line jitter 2 px: %d decoded at full width (%.2f px RMS), %d in groups (%.2f px "
 	       "RMS)\n",
-	       decoded(&a), sa.line_shift_rms_px, decoded(&b), sb.line_shift_rms_px);
+	       a.decoded, sa.line_shift_rms_px, b.decoded, sb.line_shift_rms_px);
 	assert_true(sb.line_shift_rms_px > 1.0);
 	assert_group_order(&b, 1);
 	assert_same_payloads(&a, &b, "line shifts corrected");

@@ -50,41 +50,15 @@
 #include "semqr/semqr.h"
 #include "semqr/sim.h"
 #include "semqr/truth.h"
+#include "support/found_set.h"
 #include "support/run.h"
 #include "support/truth_count.h"
-
-#define MAX_SYMBOLS 128
-#define PAYLOAD_MAX 128
-
-typedef struct found_symbol {
-	char payload[PAYLOAD_MAX]; /* "" for failures */
-	double corners[4][2];
-} found_symbol;
-
-typedef struct found_set {
-	int n, decoded;
-	found_symbol s[MAX_SYMBOLS];
-} found_set;
-
-static void collect(void *user, const semqr_scan_symbol *sym)
-{
-	found_set *set = user;
-	assert_true(set->n < MAX_SYMBOLS);
-	found_symbol *f = &set->s[set->n++];
-	memset(f, 0, sizeof *f);
-	if (sym->decoded) {
-		assert_true(sym->data->payload_len < PAYLOAD_MAX);
-		memcpy(f->payload, sym->data->payload, sym->data->payload_len);
-		set->decoded++;
-	}
-	memcpy(f->corners, sym->corners_px, sizeof f->corners);
-}
 
 /* Decodes datasets/NAME into *set with detect scale `scale` (0: automatic),
  * tile side `tile`, line shifts when `lines`; pixel_nm > 0 overrides the
  * metadata. Returns the status. */
 static semqr_status decode(const char *name, int scale, int tile, int lines, double pixel_nm,
-                           found_set *set, semqr_scan_summary *sum, semqr_error *err)
+                           test_found_set *set, semqr_scan_summary *sum, semqr_error *err)
 {
 	char path[1024];
 	snprintf(path, sizeof path, "%s/datasets/%s", SEMQR_SOURCE_DIR, name);
@@ -99,7 +73,7 @@ static semqr_status decode(const char *name, int scale, int tile, int lines, dou
 	o.tile = tile;
 	o.line_shifts = lines;
 	set->n = set->decoded = 0;
-	st = semqr_decode_scan(scan, &o, collect, set, sum, err);
+	st = semqr_decode_scan(scan, &o, test_found_collect, set, sum, err);
 	semqr_scan_close(scan);
 	return st;
 }
@@ -112,9 +86,9 @@ static void check_ok(semqr_status st, const semqr_error *err)
 }
 
 /* The symbol of b with a's i-th payload; asserts there is exactly one. */
-static const found_symbol *match(const found_set *b, const char *payload)
+static const test_found *match(const test_found_set *b, const char *payload)
 {
-	const found_symbol *hit = NULL;
+	const test_found *hit = NULL;
 	int hits = 0;
 	for (int j = 0; j < b->n; j++)
 		if (b->s[j].payload[0] && !strcmp(b->s[j].payload, payload)) {
@@ -127,7 +101,7 @@ static const found_symbol *match(const found_set *b, const char *payload)
 
 /* Every decoded symbol of a is decoded once in b, with corners within tol
  * px; b decodes no more than a. Returns the mean corner shift b - a. */
-static void compare(const found_set *a, const found_set *b, double tol, double shift[2])
+static void compare(const test_found_set *a, const test_found_set *b, double tol, double shift[2])
 {
 	double worst = 0.0, sx = 0.0, sy = 0.0;
 	int n = 0;
@@ -135,7 +109,7 @@ static void compare(const found_set *a, const found_set *b, double tol, double s
 	for (int i = 0; i < a->n; i++) {
 		if (!a->s[i].payload[0])
 			continue;
-		const found_symbol *m = match(b, a->s[i].payload);
+		const test_found *m = match(b, a->s[i].payload);
 		for (int k = 0; k < 4; k++) {
 			double dx = m->corners[k][0] - a->s[i].corners[k][0];
 			double dy = m->corners[k][1] - a->s[i].corners[k][1];
@@ -160,7 +134,7 @@ static int by_value(const void *a, const void *b)
 
 /* The largest corner error against datasets/plate100.json of each decoded
  * symbol of set, into err[] (set->decoded entries); returns their median. */
-static double truth_errors(const found_set *set, double *errs)
+static double truth_errors(const test_found_set *set, double *errs)
 {
 	char path[1024];
 	snprintf(path, sizeof path, "%s/datasets/plate100.json", SEMQR_SOURCE_DIR);
@@ -200,7 +174,7 @@ static double truth_errors(const found_set *set, double *errs)
 static void test_scale2_equals_scale1(void **state)
 {
 	(void)state;
-	static found_set one, two;
+	static test_found_set one, two;
 	semqr_scan_summary s1, s2;
 	semqr_error err;
 	check_ok(decode("plate100.tif", 1, 2048, 0, 0.0, &one, &s1, &err), &err);
@@ -211,7 +185,7 @@ static void test_scale2_equals_scale1(void **state)
 	double shift[2];
 	compare(&one, &two, 3.5, shift);
 	assert_true(fabs(shift[0]) <= 0.2 && fabs(shift[1]) <= 0.2);
-	double e1[MAX_SYMBOLS], e2[MAX_SYMBOLS];
+	double e1[TEST_FOUND_MAX], e2[TEST_FOUND_MAX];
 	double m1 = truth_errors(&one, e1), m2 = truth_errors(&two, e2);
 	assert_true(e2[two.decoded - 1] <= 3.0);
 	assert_true(fabs(m2 - m1) <= 0.25);
@@ -220,7 +194,7 @@ static void test_scale2_equals_scale1(void **state)
 static void test_scale2_tiled_equals_whole(void **state)
 {
 	(void)state;
-	static found_set whole, tiled;
+	static test_found_set whole, tiled;
 	semqr_scan_summary sw, st;
 	semqr_error err;
 	check_ok(decode("plate100.tif", 2, 2500, 0, 0.0, &whole, &sw, &err), &err);
@@ -236,7 +210,7 @@ static void test_scale2_tiled_equals_whole(void **state)
 static void test_scale2_lines_and_stack(void **state)
 {
 	(void)state;
-	static found_set one, two;
+	static test_found_set one, two;
 	semqr_scan_summary s1, s2;
 	semqr_error err;
 	double shift[2];
@@ -254,7 +228,7 @@ static void test_scale2_lines_and_stack(void **state)
 static void test_auto_and_errors(void **state)
 {
 	(void)state;
-	static found_set set;
+	static test_found_set set;
 	semqr_scan_summary sum;
 	semqr_error err;
 	/* Default physics, 6.1 px modules, about 97 quanta per pixel measured. */

@@ -24,41 +24,10 @@
 
 #include "semqr/decode.h"
 #include "semqr/semqr.h"
+#include "support/found_set.h"
 #include "support/run.h"
 
-#define MAX_SYMBOLS 256
-#define PAYLOAD_MAX 128
-
 /* ---- results and truth ------------------------------------------------------ */
-
-typedef struct found_symbol {
-	int decoded;
-	char payload[PAYLOAD_MAX]; /* decoded payload, NUL-terminated ("" for failures) */
-	double corners[4][2];
-} found_symbol;
-
-typedef struct found_set {
-	int n;
-	found_symbol s[MAX_SYMBOLS];
-} found_set;
-
-static void collect(void *user, const semqr_scan_symbol *sym)
-{
-	found_set *set = user;
-	assert_true(set->n < MAX_SYMBOLS);
-	found_symbol *f = &set->s[set->n++];
-	memset(f, 0, sizeof *f);
-	f->decoded = sym->decoded;
-	if (sym->decoded) {
-		assert_non_null(sym->data);
-		assert_true(sym->data->payload_len < PAYLOAD_MAX);
-		memcpy(f->payload, sym->data->payload, sym->data->payload_len);
-	} else {
-		assert_non_null(sym->reason);
-		assert_true(strlen(sym->reason) > 0);
-	}
-	memcpy(f->corners, sym->corners_px, sizeof f->corners);
-}
 
 static void path_of(char *buf, size_t n, const char *rel)
 {
@@ -68,7 +37,7 @@ static void path_of(char *buf, size_t n, const char *rel)
 /* Decodes the file at rel (relative to the source tree) into *set.
  * pixel_nm > 0 overrides the metadata. Returns the status. */
 static semqr_status decode_file(const char *rel, double pixel_nm,
-                                const semqr_scan_decode_options *opts, found_set *set,
+                                const semqr_scan_decode_options *opts, test_found_set *set,
                                 semqr_scan_summary *sum, semqr_error *err)
 {
 	char path[1024];
@@ -78,14 +47,14 @@ static semqr_status decode_file(const char *rel, double pixel_nm,
 	semqr_status st = semqr_scan_open(path, &so, &scan, err);
 	if (st != SEMQR_OK)
 		return st;
-	set->n = 0;
-	st = semqr_decode_scan(scan, opts, collect, set, sum, err);
+	set->n = set->decoded = 0;
+	st = semqr_decode_scan(scan, opts, test_found_collect, set, sum, err);
 	semqr_scan_close(scan);
 	return st;
 }
 
 typedef struct truth_symbol {
-	char payload[PAYLOAD_MAX];
+	char payload[TEST_FOUND_PAYLOAD_MAX];
 	double corners[4][2];      /* frame 0: where a registered stack puts the symbol */
 	double corners_mean[4][2]; /* mean over the frames: the plain mean of a stack */
 } truth_symbol;
@@ -122,7 +91,7 @@ static int read_truth(const char *rel, truth_symbol *out, int max)
 		p += strlen("\"payload\": \"");
 		const char *end = strchr(p, '"');
 		assert_non_null(end);
-		assert_true(end - p < PAYLOAD_MAX);
+		assert_true(end - p < TEST_FOUND_PAYLOAD_MAX);
 		memset(t->payload, 0, sizeof t->payload);
 		memcpy(t->payload, p, (size_t)(end - p));
 		p = strstr(end, "\"corners\": [");
@@ -212,10 +181,10 @@ static const struct dataset {
 static void check_dataset(const struct dataset *d)
 {
 	char rel[256];
-	static truth_symbol truth[MAX_SYMBOLS];
-	static found_set set;
+	static truth_symbol truth[TEST_FOUND_MAX];
+	static test_found_set set;
 	snprintf(rel, sizeof rel, "datasets/%s.json", d->name);
-	int nt = read_truth(rel, truth, MAX_SYMBOLS);
+	int nt = read_truth(rel, truth, TEST_FOUND_MAX);
 	assert_true(nt > 0);
 	snprintf(rel, sizeof rel, "datasets/%s.tif", d->name);
 	semqr_scan_summary sum;
@@ -272,7 +241,7 @@ static void test_datasets(void **state)
  * other than its own. */
 static void test_texture_no_wrong_payload(void **state)
 {
-	static found_set set;
+	static test_found_set set;
 	truth_symbol truth[2];
 	assert_int_equal(read_truth("datasets/texture.json", truth, 2), 1);
 	semqr_error err;
@@ -286,7 +255,7 @@ static void test_texture_no_wrong_payload(void **state)
 
 static void assert_no_payload(const char *rel, double pixel_nm, const char *what)
 {
-	static found_set set;
+	static test_found_set set;
 	semqr_scan_summary sum;
 	semqr_error err;
 	semqr_status st = decode_file(rel, pixel_nm, NULL, &set, &sum, &err);
@@ -354,10 +323,10 @@ static void test_pure_noise(void **state)
 		semqr_error err;
 		semqr_scan_options so = {0.0, 0};
 	assert_int_equal(semqr_scan_open(path, &so, &scan, &err), SEMQR_OK);
-		found_set *set = calloc(1, sizeof *set);
+		test_found_set *set = calloc(1, sizeof *set);
 		assert_non_null(set);
 		semqr_scan_summary sum;
-		semqr_status st = semqr_decode_scan(scan, NULL, collect, set, &sum, &err);
+		semqr_status st = semqr_decode_scan(scan, NULL, test_found_collect, set, &sum, &err);
 		semqr_scan_close(scan);
 		if (st != SEMQR_OK)
 			fail_msg("%s: %s", path, err.message);
@@ -377,7 +346,7 @@ static void test_pure_noise(void **state)
  * slightly different flattening statistics). */
 static void test_tiled_equals_whole(void **state)
 {
-	static found_set whole, tiled;
+	static test_found_set whole, tiled;
 	semqr_scan_decode_options o;
 	semqr_scan_decode_options_init(&o);
 	semqr_scan_summary sw, st_;
@@ -410,7 +379,7 @@ static void test_tiled_equals_whole(void **state)
  * (plate100 as 25 tiles of 512 px, so that tiles are in flight together). */
 static void test_threads_same_output(void **state)
 {
-	static found_set one, many;
+	static test_found_set one, many;
 	semqr_scan_decode_options o;
 	semqr_scan_decode_options_init(&o);
 	semqr_scan_summary s1, s3;
@@ -445,11 +414,11 @@ static double wall_seconds(void)
 /* Work the slow callback does per symbol, in seconds. */
 #define CALLBACK_WORK 1e-3
 
-/* collect(), then CALLBACK_WORK seconds of busy waiting: a callback whose
+/* test_found_collect(), then CALLBACK_WORK seconds of busy waiting: a callback whose
  * time the output stage must account for. */
 static void slow_collect(void *user, const semqr_scan_symbol *sym)
 {
-	collect(user, sym);
+	test_found_collect(user, sym);
 	double t = wall_seconds();
 	while (wall_seconds() - t < CALLBACK_WORK)
 		;
@@ -458,7 +427,7 @@ static void slow_collect(void *user, const semqr_scan_symbol *sym)
 /* Decodes plate100 (25 tiles of 512 px) with `threads` decoder threads and
  * callback cb; checks that 100 symbols came out and that every stage time is
  * finite and >= 0. */
-static void decode_timed(int threads, semqr_scan_callback cb, found_set *set,
+static void decode_timed(int threads, semqr_scan_callback cb, test_found_set *set,
                          semqr_scan_summary *sum)
 {
 	semqr_scan_decode_options o;
@@ -471,7 +440,7 @@ static void decode_timed(int threads, semqr_scan_callback cb, found_set *set,
 	semqr_error err;
 	semqr_scan_options so = {0.0, 0};
 	assert_int_equal(semqr_scan_open(path, &so, &scan, &err), SEMQR_OK);
-	set->n = 0;
+	set->n = set->decoded = 0;
 	semqr_status st = semqr_decode_scan(scan, &o, cb, set, sum, &err);
 	semqr_scan_close(scan);
 	if (st != SEMQR_OK)
@@ -497,7 +466,7 @@ static void decode_timed(int threads, semqr_scan_callback cb, found_set *set,
  * and stays within the call. */
 static void test_stage_times(void **state)
 {
-	static found_set set;
+	static test_found_set set;
 	semqr_scan_summary sum;
 	assert_string_equal(semqr_scan_stage_name(SEMQR_STAGE_GROUP), "group");
 	assert_string_equal(semqr_scan_stage_name(SEMQR_STAGE_OUTPUT), "output");
