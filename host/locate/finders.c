@@ -84,12 +84,15 @@ void semqr__spatial_hash_bucket(const semqr__spatial_hash *h, int32_t cx, int32_
 /* ---- clustering ------------------------------------------------------------- */
 
 /* Linking: centres within LINK_REACH smaller modules, modules within a factor
- * MODULE_RATIO. Every candidate looks for links itself (links are
- * symmetric, so a pair is seen twice) and visits at most MAX_CHECKS hash
- * entries, which bounds the time on degenerate input (thousands of
- * candidates at one spot: each still links to the first ones there) and
- * never binds on a real finder (a few dozen candidates in its cells). Candidates with modules beyond MAX_SPAN times the median
- * are ignored, which bounds the cells a query visits. */
+ * MODULE_RATIO. Links are symmetric, so every candidate looks for links to
+ * the candidates after it only (each pair is tested once): a bucket holds
+ * its candidates in increasing order, and the search starts past its own
+ * index. It visits at most MAX_CHECKS of those hash entries, which bounds
+ * the time on degenerate input (thousands of candidates at one spot: each
+ * still links to the next ones there, so they form one chain) and never
+ * binds on a real finder (a few dozen candidates in its cells). Candidates
+ * with modules beyond MAX_SPAN times the median are ignored, which bounds
+ * the cells a query visits. */
 #define LINK_REACH 1.5f
 #define MODULE_RATIO 1.5f
 #define MAX_CHECKS 1024
@@ -123,6 +126,20 @@ static float select_kth(float *v, int n, int k)
 			break;
 	}
 	return v[k];
+}
+
+/* The first position p in [begin, end) with index[p] > i, index increasing
+ * there (end when there is none): binary search. */
+static int first_after(const int *index, int begin, int end, int i)
+{
+	while (begin < end) {
+		int mid = begin + (end - begin) / 2;
+		if (index[mid] > i)
+			end = mid;
+		else
+			begin = mid + 1;
+	}
+	return begin;
 }
 
 static int find_root(int *parent, int i)
@@ -277,9 +294,10 @@ semqr_status semqr__finders_cluster(const semqr__run_candidate *cands, int n, se
 			for (int32_t cx = x0; cx <= x1 && checks < MAX_CHECKS; cx++) {
 				int begin, end;
 				semqr__spatial_hash_bucket(&h, cx, cy, &begin, &end);
+				begin = first_after(h.index, begin, end, i);
 				for (int p = begin; p < end && checks < MAX_CHECKS; p++, checks++) {
 					int j = h.index[p];
-					if (j == i || h.cx[j] != cx || h.cy[j] != cy)
+					if (h.cx[j] != cx || h.cy[j] != cy)
 						continue;
 					const semqr__run_candidate *cj = &cands[j];
 					if (!usable(cj) || cj->polarity != ci->polarity

@@ -71,7 +71,7 @@ typedef struct semqr__grey_image {
  * of (cx, cy) in a table of a power of two >= 2n slots, so the memory is
  * linear in the number of points whatever their spread. Building is O(n)
  * (a counting sort); `index` lists the point indices bucket by bucket, those
- * of bucket b in index[start[b] .. start[b + 1]). */
+ * of bucket b in index[start[b] .. start[b + 1]), in increasing order. */
 typedef struct semqr__spatial_hash {
 	float cell;
 	uint32_t mask;  /* table slots - 1 */
