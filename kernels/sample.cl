@@ -3,7 +3,7 @@
  * The definition is semqr__sample_module_means' (host/locate/locate.h): a
  * module's mean is the weighted mean of side x side bilinear samples around
  * its centre, at the module offsets and with the weights of the footprint
- * the host chose for the symbol (side 7: wide, 4: narrow; the tables below,
+ * the host chose for the symbol (side 7: wide, 4: narrow, 3: small; the tables below,
  * semqr__sample_side's choice), taken b (v offset) outer, a (u offset)
  * inner; pixel centres are at integer coordinates; a sample is missing when
  * it lies outside [0, width - 1] x [0, height - 1] (borders included) or is
@@ -48,7 +48,7 @@ typedef struct sample_symbol {
 	int anchor_y;
 	int size;          /* modules per side */
 	int offset;        /* index in out of module (0, 0) */
-	int side;          /* samples per side: 7 (wide footprint) or 4 (narrow) */
+	int side;          /* samples per side: 7 (wide footprint), 4 (narrow) or 3 (small) */
 } sample_symbol;
 
 /* The footprints' offsets (modules) and weights per axis, as sample.c's. */
@@ -59,6 +59,9 @@ __constant float wide_weight[7] = {
     0.19408283901901222f,  0.12920289930120246f, 0.065576383842369981f};
 __constant float narrow_offset[4] = {-0.28125f, -0.09375f, 0.09375f, 0.28125f};
 __constant float narrow_weight[4] = {0.25f, 0.25f, 0.25f, 0.25f};
+__constant float small_offset[3] = {-0.25f, 0.0f, 0.25f};
+__constant float small_weight[3] = {0.33333333333333333f, 0.33333333333333333f,
+                                    0.33333333333333333f};
 
 /* One coordinate of a sample: n / w refined to (nearly always) the correctly
  * rounded quotient. */
@@ -99,9 +102,9 @@ __kernel void sample_means(__global const float *in, int in_origin, int in_strid
 	float cu = (float)(2 * i + 1 - size) * 0.5f, cv = (float)(2 * j + 1 - size) * 0.5f;
 	__global const float *base = in + in_origin;
 
-	int side = s->side == 7 ? 7 : 4;
-	__constant const float *off = side == 7 ? wide_offset : narrow_offset;
-	__constant const float *wt = side == 7 ? wide_weight : narrow_weight;
+	int side = s->side == 7 ? 7 : s->side == 3 ? 3 : 4;
+	__constant const float *off = side == 7 ? wide_offset : side == 3 ? small_offset : narrow_offset;
+	__constant const float *wt = side == 7 ? wide_weight : side == 3 ? small_weight : narrow_weight;
 
 	float sum = 0.0f;
 	int ok = 1;

@@ -282,7 +282,8 @@ static int footprint_offsets(int side, double off[7])
 {
 	static const double wide[7] = {-0.46875, -0.3125, -0.15625, 0.0, 0.15625, 0.3125, 0.46875};
 	static const double narrow[4] = {-0.28125, -0.09375, 0.09375, 0.28125};
-	memcpy(off, side == 7 ? wide : narrow, (size_t)side * sizeof *off);
+	static const double small[3] = {-0.25, 0.0, 0.25};
+	memcpy(off, side == 7 ? wide : side == 4 ? narrow : small, (size_t)side * sizeof *off);
 	return side;
 }
 
@@ -305,8 +306,8 @@ static int near_border(const semqr__located *loc, int i, int j, int w, int h, do
 
 /* Device (float) against semqr__sample_module_means (double) on random
  * images: 2 window shapes x 20 random symbols of versions 1..40 (pitch 0.3
- * to 6 pixels, so up to about 1060 pixels across, both footprints; each
- * footprint is asserted to occur), values in [0, 1).
+ * to 6 pixels, so up to about 1060 pixels across, all three footprints;
+ * each is asserted to occur), values in [0, 1).
  * A sample's float position is off by a few ulps of the recentred terms,
  * whose size is the symbol's extent from its anchor, below 1024 pixels here:
  * 2^-24 * 1024 = 6.1e-5 pixel per rounding, about six roundings in a
@@ -362,34 +363,37 @@ static void test_vs_cpu_sampler(void **state)
 	       t.missing, borderline, t.max_diff);
 	assert_true(t.finite > 10000 && t.missing > 10000);
 	assert_true(borderline <= 5);
-	assert_true(sides[SEMQR__SAMPLE_SIDE_WIDE] > 0 && sides[SEMQR__SAMPLE_SIDE_NARROW] > 0);
+	assert_true(sides[SEMQR__SAMPLE_SIDE_WIDE] > 0 && sides[SEMQR__SAMPLE_SIDE_NARROW] > 0 &&
+	            sides[SEMQR__SAMPLE_SIDE_SMALL] > 0);
 }
 
 /* ---- values known in closed form ----------------------------------------- */
 
 /* On a linear image g(x, y) = 3x + 5y + 1 bilinear interpolation is exact and
- * both footprints are symmetric with weights summing to 1, so a module's mean
- * is g at the module's centre. Axis-aligned pitches of 2 pixels (narrow
- * footprint: samples at 2 * {+-0.28125, +-0.09375} from the centre) and 5
- * pixels (wide: 5 * k * 5/32, k = -3..3) put every sample on a multiple of
- * 1/32 (exact in float), the outermost `reach` = 0.5625 or 2.34375 pixels
- * from the centre. Offsets: with ox = reach - pitch / 2 module 0's first
+ * the footprints are symmetric with weights summing to 1, so a module's mean
+ * is g at the module's centre (within the float rounding of the small
+ * footprint's weights 1/3). Axis-aligned pitches of 2.5 pixels (small
+ * footprint: samples at 2.5 * {0, +-1/4} from the centre), 4 pixels
+ * (narrow: 4 * {+-0.28125, +-0.09375}) and 5 pixels (wide: 5 * k * 5/32,
+ * k = -3..3) put every sample on a multiple of 1/32 (exact in float), the
+ * outermost `reach` = 0.625, 1.125 or 2.34375 pixels from the centre. Offsets: with ox = reach - pitch / 2 module 0's first
  * sample lies on x = 0 exactly (inside: the border belongs to the window),
  * with ox - 2^-10 it is missing; with ox = e (below) module 20's last sample
  * lies on the integer X, inside a window X + 1 wide (X = width - 1) and
  * outside one X wide; likewise in y. A projective symbol inside the window
  * is checked per footprint against the weighted sum of g over its samples
  * (the weights exp(-t^2 / 0.18) normalised, computed here), and windows
- * less than 2 pixels wide or high give NAN everywhere. 2 pitches x 2 widths
- * x 3 x 3 offsets + 2 projective + 3 thin windows. */
+ * less than 2 pixels wide or high give NAN everywhere. 3 pitches x 2 widths
+ * x 3 x 3 offsets + 3 projective + 3 thin windows. */
 static void test_closed_form(void **state)
 {
 	static const struct {
 		double pitch, reach;
 		int side;
-	} fp[2] = {{2.0, 0.5625, SEMQR__SAMPLE_SIDE_NARROW},
+	} fp[3] = {{2.5, 0.625, SEMQR__SAMPLE_SIDE_SMALL},
+	           {4.0, 1.125, SEMQR__SAMPLE_SIDE_NARROW},
 	           {5.0, 2.34375, SEMQR__SAMPLE_SIDE_WIDE}};
-	for (int f = 0; f < 2; f++) {
+	for (int f = 0; f < 3; f++) {
 		double p = fp[f].pitch, reach = fp[f].reach, t0 = reach - 0.5 * p;
 		/* X: the largest integer that module 20's last sample reaches with
 		 * module 0 outside (ox below t0). */
@@ -442,8 +446,8 @@ static void test_closed_form(void **state)
 				}
 	}
 
-	/* Projective, inside a 300 x 280 window: version 7 at 3.5 px per module
-	 * (narrow) and version 2 at 5.5 (wide). */
+	/* Projective, inside a 300 x 280 window: version 7 at 2.5 px per module
+	 * (small), at 4 (narrow) and version 2 at 5.5 (wide). */
 	ref_image im;
 	assert_int_equal(ref_image_init(&im, sizeof(float), 300, 280, 0, 0), 0);
 	for (int y = 0; y < 280; y++)
@@ -453,9 +457,11 @@ static void test_closed_form(void **state)
 		int version;
 		double pitch;
 		int side;
-	} proj[2] = {{7, 3.5, SEMQR__SAMPLE_SIDE_NARROW}, {2, 5.5, SEMQR__SAMPLE_SIDE_WIDE}};
+	} proj[3] = {{7, 2.5, SEMQR__SAMPLE_SIDE_SMALL},
+	             {7, 4.0, SEMQR__SAMPLE_SIDE_NARROW},
+	             {2, 5.5, SEMQR__SAMPLE_SIDE_WIDE}};
 	semqr__located loc;
-	for (int f = 0; f < 2; f++) {
+	for (int f = 0; f < 3; f++) {
 		int size = 17 + 4 * proj[f].version;
 		double hh[9];
 		homography(size, proj[f].pitch, 0.4, 0, 0.25, -0.2, 150.5, 139.25, hh);

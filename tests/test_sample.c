@@ -456,16 +456,18 @@ static void test_threshold(void **state)
 }
 
 /* The footprint choice and the means' normalisation (contract in locate.h).
- * semqr__sample_side: the wide footprint from 4.5 px per module, judged by
- * the Jacobian at the symbol's centre (here a homography with w = 1.2
- * everywhere, which divides the pitch; and one whose w varies, where only the
- * centre's module counts); narrow when h is not finite. Means: on a linear
- * image g = 3x + 5y + 1 (bilinear interpolation exact, footprints symmetric,
- * weights summing to 1) every module's mean is g at its centre, within float
- * rounding (1e-6 relative), for a turned symbol at 3 and at 6 px per module;
- * the footprints' outermost samples reach 9/32 and 15/32 of a module, so a
- * symbol whose modules of row 0 reach within 3/32 of a module of the image's
- * top at 6 px (wide) is missing there and not at 3 px (narrow). */
+ * semqr__sample_side: the wide footprint from 4.5 px per module, the narrow
+ * one from 3.5 px, the small one below, judged by the Jacobian at the
+ * symbol's centre (here a homography with w = 1.2 everywhere, which divides
+ * the pitch; and one whose w varies, where only the centre's module
+ * counts); narrow when h is not finite. Means: on a linear image g = 3x +
+ * 5y + 1 (bilinear interpolation exact, footprints symmetric, weights
+ * summing to 1) every module's mean is g at its centre, within float
+ * rounding (1e-6 relative), for a turned symbol at 3, 4 and 6 px per
+ * module (small, narrow, wide); the footprints' outermost samples reach
+ * 8/32, 9/32 and 15/32 of a module, so a symbol whose modules of row 0
+ * reach within 3/32 of a module of the image's top is missing there at 6
+ * px (wide) and not at 3 or 4 px. */
 static void test_footprint(void **state)
 {
 	double h[9];
@@ -473,6 +475,10 @@ static void test_footprint(void **state)
 	assert_int_equal(semqr__sample_side(h, 29), SEMQR__SAMPLE_SIDE_NARROW);
 	affine(4.6, 0.3, 50.0, 50.0, h);
 	assert_int_equal(semqr__sample_side(h, 29), SEMQR__SAMPLE_SIDE_WIDE);
+	affine(3.4, 0.3, 50.0, 50.0, h);
+	assert_int_equal(semqr__sample_side(h, 29), SEMQR__SAMPLE_SIDE_SMALL);
+	affine(3.6, 0.3, 50.0, 50.0, h);
+	assert_int_equal(semqr__sample_side(h, 29), SEMQR__SAMPLE_SIDE_NARROW);
 	double scaled[9] = {5.0, 0.0, 10.0, 0.0, 5.0, 10.0, 0.0, 0.0, 1.2};
 	assert_int_equal(semqr__sample_side(scaled, 29), SEMQR__SAMPLE_SIDE_NARROW);
 	scaled[0] = scaled[4] = 5.6;
@@ -492,8 +498,8 @@ static void test_footprint(void **state)
 		for (int x = 0; x < W; x++)
 			img[y * W + x] = (float)(3 * x + 5 * y + 1);
 	semqr__grey_image g = {img, W, W, H};
-	static const double pitches[2] = {3.0, 6.0};
-	for (int f = 0; f < 2; f++) {
+	static const double pitches[3] = {3.0, 4.0, 6.0};
+	for (int f = 0; f < 3; f++) {
 		semqr__located loc;
 		memset(&loc, 0, sizeof loc);
 		loc.version = 3;
@@ -514,8 +520,8 @@ static void test_footprint(void **state)
 			}
 		assert_true(finite > 29 * 29 / 2);
 		/* Row 0's centres 0.5 - 3/32 - 0.01 of a module below the top: the
-		 * wide footprint's last samples leave the image, the narrow's do
-		 * not. */
+		 * wide footprint's last samples leave the image, the narrow and
+		 * small ones' do not. */
 		double top[9] = {pitches[f], 0.0,        10.0,
 		                 0.0,        pitches[f], -(3.0 / 32.0 + 0.01) * pitches[f],
 		                 0.0,        0.0,        1.0};

@@ -86,11 +86,11 @@ void semqr__spatial_hash_bucket(const semqr__spatial_hash *h, int32_t cx, int32_
 /* Linking: centres within LINK_REACH smaller modules, modules within a factor
  * MODULE_RATIO. Links are symmetric, so every candidate looks for links to
  * the candidates after it only (each pair is tested once): a bucket holds
- * its candidates in increasing order, and the search starts past its own
- * index. It visits at most MAX_CHECKS of those hash entries, which bounds
- * the time on degenerate input (thousands of candidates at one spot: each
- * still links to the next ones there, so they form one chain) and never
- * binds on a real finder (a few dozen candidates in its cells). Candidates
+ * its candidates in increasing order, and the search walks it from the end
+ * down to its own index. It visits at most MAX_CHECKS hash entries, which
+ * bounds the time on degenerate input (thousands of candidates at one spot:
+ * each still links to the last ones there, which link to each other) and
+ * never binds on a real finder (a few dozen candidates in its cells). Candidates
  * with modules beyond MAX_SPAN times the median are ignored, which bounds
  * the cells a query visits. */
 #define LINK_REACH 1.5f
@@ -126,20 +126,6 @@ static float select_kth(float *v, int n, int k)
 			break;
 	}
 	return v[k];
-}
-
-/* The first position p in [begin, end) with index[p] > i, index increasing
- * there (end when there is none): binary search. */
-static int first_after(const int *index, int begin, int end, int i)
-{
-	while (begin < end) {
-		int mid = begin + (end - begin) / 2;
-		if (index[mid] > i)
-			end = mid;
-		else
-			begin = mid + 1;
-	}
-	return begin;
 }
 
 static int find_root(int *parent, int i)
@@ -294,9 +280,10 @@ semqr_status semqr__finders_cluster(const semqr__run_candidate *cands, int n, se
 			for (int32_t cx = x0; cx <= x1 && checks < MAX_CHECKS; cx++) {
 				int begin, end;
 				semqr__spatial_hash_bucket(&h, cx, cy, &begin, &end);
-				begin = first_after(h.index, begin, end, i);
-				for (int p = begin; p < end && checks < MAX_CHECKS; p++, checks++) {
+				for (int p = end - 1; p >= begin && checks < MAX_CHECKS; p--, checks++) {
 					int j = h.index[p];
+					if (j <= i)
+						break;
 					if (h.cx[j] != cx || h.cy[j] != cy)
 						continue;
 					const semqr__run_candidate *cj = &cands[j];

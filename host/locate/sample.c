@@ -12,7 +12,7 @@
  * samples' offsets from the module centre, in modules, and their weights
  * (summing to 1), so that the weight of sample (a, b) is weight[a] *
  * weight[b]. kernels/sample.cl holds the same tables in float (every entry
- * but the wide weights is exact there). */
+ * but the wide and small weights is exact there). */
 typedef struct footprint {
 	int side;
 	double offset[SEMQR__SAMPLE_SIDE_WIDE], weight[SEMQR__SAMPLE_SIDE_WIDE];
@@ -27,6 +27,10 @@ static const footprint wide = {SEMQR__SAMPLE_SIDE_WIDE,
 static const footprint narrow = {
     SEMQR__SAMPLE_SIDE_NARROW, {-0.28125, -0.09375, 0.09375, 0.28125}, {0.25, 0.25, 0.25, 0.25}};
 
+static const footprint small = {SEMQR__SAMPLE_SIDE_SMALL,
+                                {-0.25, 0.0, 0.25},
+                                {1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0}};
+
 int semqr__sample_side(const double h[9], int size)
 {
 	/* The Jacobian of (x, y) = (xn / w, yn / w) at the centre (c, c). */
@@ -36,9 +40,11 @@ int semqr__sample_side(const double h[9], int size)
 	double xu = (h[0] - x * h[6]) / w, xv = (h[1] - x * h[7]) / w;
 	double yu = (h[3] - y * h[6]) / w, yv = (h[4] - y * h[7]) / w;
 	double area = fabs(xu * yv - xv * yu);
-	return area >= SEMQR__SAMPLE_WIDE_MIN_PX * SEMQR__SAMPLE_WIDE_MIN_PX
-	           ? SEMQR__SAMPLE_SIDE_WIDE
-	           : SEMQR__SAMPLE_SIDE_NARROW;
+	if (area >= SEMQR__SAMPLE_WIDE_MIN_PX * SEMQR__SAMPLE_WIDE_MIN_PX)
+		return SEMQR__SAMPLE_SIDE_WIDE;
+	if (area < SEMQR__SAMPLE_NARROW_MIN_PX * SEMQR__SAMPLE_NARROW_MIN_PX)
+		return SEMQR__SAMPLE_SIDE_SMALL;
+	return SEMQR__SAMPLE_SIDE_NARROW; /* also for an area that is not finite */
 }
 
 /* The bilinear interpolation of img at (x, y), inside [0, width - 1] x
@@ -233,8 +239,10 @@ void semqr__sample_module_means(const semqr__grey_image *img, const semqr__locat
 			means[k] = NAN;
 		return;
 	}
-	const footprint *f =
-	    semqr__sample_side(loc->h, size) == SEMQR__SAMPLE_SIDE_WIDE ? &wide : &narrow;
+	int side = semqr__sample_side(loc->h, size);
+	const footprint *f = side == SEMQR__SAMPLE_SIDE_WIDE     ? &wide
+	                     : side == SEMQR__SAMPLE_SIDE_NARROW ? &narrow
+	                                                         : &small;
 	int fast = !loc->grid.on && footprint_inside(img, loc, f);
 	/* Sample rows in order: a symbol's samples then walk its rows of pixels
 	 * rather than jump between them module by module. */

@@ -38,7 +38,7 @@ typedef struct semqr__sample_symbol {
 	cl_int anchor_y;
 	cl_int size;   /* modules per side */
 	cl_int offset; /* element of the means buffer holding module (0, 0) */
-	cl_int side;   /* the footprint: semqr__sample_side(h, size), 7 or 4 */
+	cl_int side;   /* the footprint: semqr__sample_side(h, size), 7, 4 or 3 */
 } semqr__sample_symbol;
 
 /* Fills *out for a symbol of `size` modules whose module -> pixel homography,

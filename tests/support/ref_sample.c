@@ -14,6 +14,9 @@ static const float wide_weight[7] = {
     0.19408283901901222f,  0.12920289930120246f, 0.065576383842369981f};
 static const float narrow_offset[4] = {-0.28125f, -0.09375f, 0.09375f, 0.28125f};
 static const float narrow_weight[4] = {0.25f, 0.25f, 0.25f, 0.25f};
+static const float small_offset[3] = {-0.25f, 0.0f, 0.25f};
+static const float small_weight[3] = {0.33333333333333333f, 0.33333333333333333f,
+                                      0.33333333333333333f};
 
 /* As the kernel's quotient(). */
 static float quotient(float n, float w)
@@ -33,9 +36,9 @@ static float module_mean(const float *in, int stride, int width, int height,
 	float lo_x = (float)(-ax), hi_x = (float)(width - 1 - ax);
 	float lo_y = (float)(-ay), hi_y = (float)(height - 1 - ay);
 	float cu = (float)(2 * i + 1 - size) * 0.5f, cv = (float)(2 * j + 1 - size) * 0.5f;
-	int side = s->side == 7 ? 7 : 4;
-	const float *off = side == 7 ? wide_offset : narrow_offset;
-	const float *wt = side == 7 ? wide_weight : narrow_weight;
+	int side = s->side == 7 ? 7 : s->side == 3 ? 3 : 4;
+	const float *off = side == 7 ? wide_offset : side == 3 ? small_offset : narrow_offset;
+	const float *wt = side == 7 ? wide_weight : side == 3 ? small_weight : narrow_weight;
 	float sum = 0.0f;
 	int ok = 1;
 	for (int b = 0; b < side; b++)
