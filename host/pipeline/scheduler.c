@@ -902,47 +902,90 @@ static semqr_status band_tiles(const semqr__band *b, const semqr__scan_plan *pla
 	return SEMQR_OK;
 }
 
+/* The device of the scan decoder, chosen on a thread of its own while the
+ * scan's noise is measured: the first call into OpenCL loads and starts the
+ * platform's libraries, some 20 ms with PoCL. */
+typedef struct device_choice {
+	const char *spec;
+	semqr_cl_device_info dev;
+	semqr_status st;
+	semqr_error err;
+	pthread_t thread;
+	int threaded;
+} device_choice;
+
+static void *device_choice_main(void *arg)
+{
+	device_choice *c = arg;
+	c->st = semqr_cl_select_device(c->spec, &c->dev, &c->err);
+	return NULL;
+}
+
+/* Starts choosing; chosen on the calling thread when no thread starts. */
+static void device_choice_start(device_choice *c, const char *spec)
+{
+	memset(c, 0, sizeof *c);
+	c->spec = spec;
+	c->threaded = pthread_create(&c->thread, NULL, device_choice_main, c) == 0;
+	if (!c->threaded)
+		device_choice_main(c);
+}
+
+/* Waits for the choice; returns its status, its error in *err. */
+static semqr_status device_choice_wait(device_choice *c, semqr_error *err)
+{
+	if (c->threaded) {
+		pthread_join(c->thread, NULL);
+		c->threaded = 0;
+	}
+	if (c->st != SEMQR_OK && err)
+		*err = c->err;
+	return c->st;
+}
+
 /* The decoding proper, band after band, once the plan (and for a registered
- * stack its drift) is made. */
+ * stack its drift) is made and the device chosen (choice, waited for here).
+ * The band reader starts before the device stages are set up, so that the
+ * first band is read while the device's programs load, unless a registered
+ * stack's reader needs the device itself. */
 static semqr_status decode_bands(semqr_scan *scan, const semqr__scan_plan *plan_in,
                                  const semqr_scan_info *info, const semqr_scan_decode_options *opts,
-                                 int group_cols, const stack_plan *sp, semqr_scan_callback cb,
-                                 void *user, semqr_scan_summary *sum, semqr_error *err)
+                                 int group_cols, const stack_plan *sp, device_choice *choice,
+                                 semqr_scan_callback cb, void *user, semqr_scan_summary *sum,
+                                 semqr_error *err)
 {
 	semqr__scan_plan plan = *plan_in;
 	band_layout L;
 	semqr_status st = plan_layout(&plan, info, opts, group_cols, sp, &L, sum, err);
-	if (st != SEMQR_OK) {
-		layout_free(&L);
-		return st;
-	}
-	semqr_cl_device_info dev;
-	semqr__tile_device d;
-	st = semqr_cl_select_device(opts->device, &dev, err);
-	if (st == SEMQR_OK) {
-		snprintf(sum->device, sizeof sum->device, "%s", dev.name);
-		st = semqr__device_create(&plan, &dev, &d, err);
-	}
-	if (st != SEMQR_OK) {
-		layout_free(&L);
-		return st;
-	}
 	row_source src = {scan, plan.page, NULL, NULL, L.lines_max, sum};
-	if (opts->line_shifts)
+	semqr__band_reader *reader = NULL;
+	if (st == SEMQR_OK && opts->line_shifts)
 		st = semqr__lines_create(L.width, plan.bits, opts->line_shift_max, L.lines_max,
 		                         &src.lines, err);
+	if (st == SEMQR_OK && !sp->drift)
+		st = semqr__band_reader_start(&L.grid, (size_t)plan.bits / 8, source_read,
+		                              source_fix, &src, &reader, err);
+	semqr_status dst = device_choice_wait(choice, st == SEMQR_OK ? err : NULL);
+	if (st == SEMQR_OK)
+		st = dst;
+	semqr__tile_device d;
+	int have_device = 0;
+	if (st == SEMQR_OK) {
+		snprintf(sum->device, sizeof sum->device, "%s", choice->dev.name);
+		st = semqr__device_create(&plan, &choice->dev, &d, err);
+		have_device = st == SEMQR_OK;
+	}
 	if (st == SEMQR_OK && sp->drift) {
-		st = semqr__stack_rows_create(scan, sp->drift, &dev, L.width, L.stack_chunk,
+		st = semqr__stack_rows_create(scan, sp->drift, &choice->dev, L.width, L.stack_chunk,
 		                              &src.stack, err);
 		if (st == SEMQR_OK)
 			sum->frames_integrated = semqr__stack_rows_frames(src.stack);
+		if (st == SEMQR_OK)
+			st = semqr__band_reader_start(&L.grid, (size_t)plan.bits / 8, source_read,
+			                              source_fix, &src, &reader, err);
 	}
 	pool p;
 	int have_pool = st == SEMQR_OK && (st = pool_create(&p, &plan, err)) == SEMQR_OK;
-	semqr__band_reader *reader = NULL;
-	if (st == SEMQR_OK)
-		st = semqr__band_reader_start(&L.grid, (size_t)plan.bits / 8, source_read,
-		                              source_fix, &src, &reader, err);
 
 	emitter e = {&p, 0, 0, cb, user, sum, SEMQR_OK, {SEMQR_OK, ""}};
 	int bands = plan.groups * plan.tile_rows;
@@ -980,7 +1023,8 @@ static semqr_status decode_bands(semqr_scan *scan, const semqr__scan_plan *plan_
 	if (have_pool)
 		pool_destroy(&p);
 	semqr__stack_rows_destroy(src.stack);
-	semqr__device_destroy(&d);
+	if (have_device)
+		semqr__device_destroy(&d);
 	layout_free(&L);
 	return st;
 }
@@ -1012,18 +1056,24 @@ semqr_status semqr__decode_scan_grouped(semqr_scan *scan, const semqr_scan_decod
 	semqr_status st = check_options(opts, &info, err);
 	if (st != SEMQR_OK)
 		return st;
+	device_choice choice;
+	device_choice_start(&choice, opts->device);
 	semqr__noise_level noise;
 	if ((st = semqr__noise_measure(scan, info.pages == 1 ? 0 : opts->page, &noise, err)) !=
-	    SEMQR_OK)
+	    SEMQR_OK) {
+		device_choice_wait(&choice, NULL);
 		return st;
+	}
 	if (noise.samples > 0) {
 		sum->noise_level = noise.level;
 		sum->noise_sd = noise.sd;
 		sum->noise_quanta = noise.quanta;
 	}
 	semqr__scan_plan plan;
-	if ((st = make_plan(opts, &info, &noise, &plan, err)) != SEMQR_OK)
+	if ((st = make_plan(opts, &info, &noise, &plan, err)) != SEMQR_OK) {
+		device_choice_wait(&choice, NULL);
 		return st;
+	}
 
 	sum->width = plan.width;
 	sum->height = plan.height;
@@ -1046,6 +1096,8 @@ semqr_status semqr__decode_scan_grouped(semqr_scan *scan, const semqr_scan_decod
 	sum->detect_scale = plan.scale;
 	sum->denoise_sigma_px = plan.sigma * plan.scale;
 	if (!plan.resolved) {
+		/* no device stage runs: the device is not needed */
+		device_choice_wait(&choice, NULL);
 		sum->seconds_total = semqr__now() - t_start;
 		return SEMQR_OK;
 	}
@@ -1055,12 +1107,13 @@ semqr_status semqr__decode_scan_grouped(semqr_scan *scan, const semqr_scan_decod
 		/* The averaged frames come as 16-bit grey (pipeline/stack_rows.h). */
 		plan.bits = 16;
 		if ((st = stack_prepare(scan, &info, opts, sum, &sp, err)) != SEMQR_OK) {
+			device_choice_wait(&choice, NULL);
 			semqr__drift_destroy(sp.drift);
 			sum->seconds_total = semqr__now() - t_start;
 			return st;
 		}
 	}
-	st = decode_bands(scan, &plan, &info, opts, group_cols, &sp, cb, user, sum, err);
+	st = decode_bands(scan, &plan, &info, opts, group_cols, &sp, &choice, cb, user, sum, err);
 	semqr__drift_destroy(sp.drift);
 	sum->seconds_total = semqr__now() - t_start;
 	return st;
