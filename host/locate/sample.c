@@ -166,29 +166,44 @@ static int footprint_inside(const semqr__grey_image *img, const semqr__located *
  * two levels (a missing or half-milled module, a particle's flank). */
 #define DAMAGED_PRIOR 0.02
 
+/* e^x in float precision, which the probabilities, stored as float, do not
+ * resolve beyond, for a third of the time of exp. x is clamped to
+ * [-100, 100]: e^-100 (4e-44) changes no sum it enters beside the largest
+ * term, 1, and leaves a logistic's p within 4e-44 of 0 or 1; the cast to
+ * float needs x in range. */
+static double exp_float(double x)
+{
+	x = x < -100.0 ? -100.0 : x > 100.0 ? 100.0 : x;
+	return (double)expf((float)x);
+}
+
 /* p(set | g) for levels l0 (unset), l1 (set) with Gaussian noise of spread
- * sd, mixed with the damaged class: uniform between the levels with weight
+ * sd (given as inv_sd = 1 / sd), mixed with the damaged class: uniform between the levels with weight
  * DAMAGED_PRIOR, set or unset alike. A grey far from both levels but between
  * them comes out near 0.5. log_uniform is the damaged class's log density
  * relative to the Gaussians', log(DAMAGED_PRIOR sqrt(2 pi) sd / |l1 - l0|)
  * (damaged_log_density). As p > 1/2 exactly when the set Gaussian's density
  * is the larger (the damaged class adds 1/2 of its weight to each side), a
- * decision alone needs no exponential: see nearer_set. */
-static double posterior(double g, double l0, double l1, double sd, double log_uniform)
+ * decision alone needs no exponential: see nearer_set. g and the levels are
+ * finite. The exponentials are taken in float (exp_float). */
+static double posterior(double g, double l0, double l1, double inv_sd, double log_uniform)
 {
-	double z0 = (g - l0) / sd, z1 = (g - l1) / sd;
+	double z0 = (g - l0) * inv_sd, z1 = (g - l1) * inv_sd;
 	/* Log densities; the Gaussians' common factor 1 / (sqrt(2 pi) sd) moves
 	 * to the uniform's. Scaled by the largest, so that a grey many spreads
 	 * beyond one level still goes to the nearer one. */
 	double e0 = -0.5 * z0 * z0, e1 = -0.5 * z1 * z1;
-	double lo = fmin(l0, l1), hi = fmax(l0, l1);
+	double lo = l0 < l1 ? l0 : l1, hi = l0 < l1 ? l1 : l0;
 	if (!(g >= lo && g <= hi && hi > lo))
 		/* outside the levels the damaged class has no weight: the two
 		 * Gaussians' logistic, one exponential */
-		return 1.0 / (1.0 + exp(e0 - e1));
-	double top = fmax(fmax(e0, e1), log_uniform);
-	double n0 = e0 == top ? 1.0 : exp(e0 - top), n1 = e1 == top ? 1.0 : exp(e1 - top);
-	double u = log_uniform == top ? 1.0 : exp(log_uniform - top);
+		return 1.0 / (1.0 + exp_float(e0 - e1));
+	double top = e0 > e1 ? e0 : e1;
+	if (log_uniform > top)
+		top = log_uniform;
+	double n0 = e0 == top ? 1.0 : exp_float(e0 - top);
+	double n1 = e1 == top ? 1.0 : exp_float(e1 - top);
+	double u = log_uniform == top ? 1.0 : exp_float(log_uniform - top);
 	return (n1 + 0.5 * u) / (n0 + n1 + u);
 }
 
@@ -291,21 +306,31 @@ static int global_levels(int n, const uint8_t *known, const uint8_t *value, cons
 	return 1;
 }
 
-/* Number of set modules among the 4-neighbours of module (i, j) under the
- * decisions dec (outside the matrix: the quiet zone, unset). */
-static int set_neighbours(const uint8_t *dec, int size, int i, int j)
+/* nbc[k] = the number of set modules among the 4-neighbours of module k
+ * under the decisions dec (outside the matrix: the quiet zone, unset). */
+static void neighbour_counts(const uint8_t *dec, int size, uint8_t *nbc)
 {
-	int k = j * size + i;
-	return (i > 0 && dec[k - 1]) + (i < size - 1 && dec[k + 1]) + (j > 0 && dec[k - size]) +
-	       (j < size - 1 && dec[k + size]);
+	for (int j = 0; j < size; j++) {
+		const uint8_t *row = dec + j * size;
+		uint8_t *out = nbc + j * size;
+		for (int i = 0; i < size; i++)
+			out[i] = (uint8_t)((i > 0 ? row[i - 1] : 0) + (i < size - 1 ? row[i + 1] : 0));
+		if (j > 0)
+			for (int i = 0; i < size; i++)
+				out[i] = (uint8_t)(out[i] + row[i - size]);
+		if (j < size - 1)
+			for (int i = 0; i < size; i++)
+				out[i] = (uint8_t)(out[i] + row[i + size]);
+	}
 }
 
-/* The neighbour-dependent levels of the known modules under decisions dec:
- * per class c, level(c, nb) = a[c] + b[c] nb by least squares, and the
- * pooled residual variance *var (floored as in global_levels). Returns 0
- * when a class has fewer than 3 modules. */
-static int neighbour_levels(int size, const uint8_t *known, const uint8_t *dec, const float *means,
-                            double a[2], double b[2], double *var)
+/* The neighbour-dependent levels of the known modules under decisions dec
+ * (nbc: their neighbour counts): per class c, level(c, nb) = a[c] + b[c] nb
+ * by least squares, and the pooled residual variance *var (floored as in
+ * global_levels). Returns 0 when a class has fewer than 3 modules. */
+static int neighbour_levels(int size, const uint8_t *known, const uint8_t *dec,
+                            const uint8_t *nbc, const float *means, double a[2], double b[2],
+                            double *var)
 {
 	double s[2][5] = {{0.0}}; /* count, sum nb, sum nb^2, sum g, sum nb g */
 	for (int j = 0; j < size; j++)
@@ -313,7 +338,7 @@ static int neighbour_levels(int size, const uint8_t *known, const uint8_t *dec, 
 			int k = j * size + i;
 			if (!known[k] || !isfinite(means[k]))
 				continue;
-			double nb = set_neighbours(dec, size, i, j), g = means[k];
+			double nb = nbc[k], g = means[k];
 			double *t = s[dec[k]];
 			t[0] += 1.0;
 			t[1] += nb;
@@ -336,7 +361,7 @@ static int neighbour_levels(int size, const uint8_t *known, const uint8_t *dec, 
 			if (!known[k] || !isfinite(means[k]))
 				continue;
 			int c = dec[k];
-			double r = means[k] - a[c] - b[c] * set_neighbours(dec, size, i, j);
+			double r = means[k] - a[c] - b[c] * nbc[k];
 			rss += r * r;
 		}
 	*var = rss / (s[0][0] + s[1][0] - 4.0);
@@ -385,10 +410,11 @@ static double moved(const uint8_t *known, const float *means, int k, double thre
 #define LOCAL_ROUNDS 3
 
 /* The lag-1 correlation c1 / c0 of the known modules' residuals under
- * decisions dec and levels a, b (as neighbour_levels); 0 when there are too
- * few. */
+ * decisions dec (neighbour counts nbc) and levels a, b (as
+ * neighbour_levels); 0 when there are too few. */
 static double known_correlation(int size, const uint8_t *known, const uint8_t *dec,
-                                const float *means, const double a[2], const double b[2])
+                                const uint8_t *nbc, const float *means, const double a[2],
+                                const double b[2])
 {
 	double c0 = 0.0, c1 = 0.0;
 	int n0 = 0, n1 = 0;
@@ -397,7 +423,7 @@ static double known_correlation(int size, const uint8_t *known, const uint8_t *d
 			int k = j * size + i;
 			if (!known[k] || !isfinite(means[k]))
 				continue;
-			double r = means[k] - a[dec[k]] - b[dec[k]] * set_neighbours(dec, size, i, j);
+			double r = means[k] - a[dec[k]] - b[dec[k]] * nbc[k];
 			c0 += r * r;
 			n0++;
 			/* the right and lower neighbours, when known */
@@ -405,7 +431,7 @@ static double known_correlation(int size, const uint8_t *known, const uint8_t *d
 				int ii = i + (q == 0), jj = j + (q == 1), m = jj * size + ii;
 				if (ii >= size || jj >= size || !known[m] || !isfinite(means[m]))
 					continue;
-				c1 += r * (means[m] - a[dec[m]] - b[dec[m]] * set_neighbours(dec, size, ii, jj));
+				c1 += r * (means[m] - a[dec[m]] - b[dec[m]] * nbc[m]);
 				n1++;
 			}
 		}
@@ -454,34 +480,35 @@ static void local_levels(int size, const uint8_t *dec, const float *means, float
  * module's own levels. diff is the global level difference, for the
  * variance floor. Returns 0, dark untouched, when a class of the known
  * modules has fewer than 3 modules or there is no memory for the levels
- * (13 bytes per module, on the heap: a version-40 symbol's would take
- * 400 KB of a decoder thread's stack). */
+ * (14 bytes per module, on the heap: a version-40 symbol's would take
+ * 440 KB of a decoder thread's stack). */
 static int local_rounds(int size, const uint8_t *known, const uint8_t *value, const float *means,
                         double threshold, double diff, uint8_t *dec, float *dark)
 {
 	int n = size * size, ok = 1;
-	float *lv0 = malloc((size_t)n * (3 * sizeof(float) + 1));
+	float *lv0 = malloc((size_t)n * (3 * sizeof(float) + 2));
 	if (!lv0)
 		return 0;
 	float *lv1 = lv0 + n, *e = lv1 + n;
-	uint8_t *next = (uint8_t *)(e + n);
+	uint8_t *next = (uint8_t *)(e + n), *nbc = next + n;
 	float *level[2] = {lv0, lv1};
 	for (int round = 0; ok && round < LOCAL_ROUNDS; round++) {
 		local_levels(size, dec, means, level);
 		for (int k = 0; k < n; k++)
 			e[k] = means[k] - level[dec[k]][k];
+		neighbour_counts(dec, size, nbc);
 		double a[2], b[2], var;
-		if (!neighbour_levels(size, known, dec, e, a, b, &var)) {
+		if (!neighbour_levels(size, known, dec, nbc, e, a, b, &var)) {
 			ok = 0;
 			break;
 		}
 		if (var < 1e-4 * diff * diff)
 			var = 1e-4 * diff * diff;
-		double sd = sqrt(var);
+		double sd = sqrt(var), inv_sd = 1.0 / sd;
 		int last = round == LOCAL_ROUNDS - 1;
 		for (int j = 0; j < size; j++)
 			for (int i = 0; i < size; i++) {
-				int k = j * size + i, nb = set_neighbours(dec, size, i, j);
+				int k = j * size + i, nb = nbc[k];
 				double l0 = lv0[k] + a[0] + b[0] * nb, l1 = lv1[k] + a[1] + b[1] * nb;
 				if (!last) {
 					next[k] = known[k] ? value[k]
@@ -493,7 +520,7 @@ static int local_rounds(int size, const uint8_t *known, const uint8_t *value, co
 				}
 				dark[k] = isfinite(means[k])
 				              ? (float)posterior(moved(known, means, k, threshold, l1 - l0),
-				                                 l0, l1, sd, damaged_log_density(l0, l1, sd))
+				                                 l0, l1, inv_sd, damaged_log_density(l0, l1, sd))
 				              : 0.5f;
 			}
 		if (!last)
@@ -507,7 +534,7 @@ void semqr__soft_from_means_at(int version, const float *means, double threshold
 {
 	int size = 17 + 4 * version, n = size * size;
 	uint8_t known[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX], value[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
-	uint8_t dec[2][SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
+	uint8_t dec[2][SEMQR_SIZE_MAX * SEMQR_SIZE_MAX], nbc[SEMQR_SIZE_MAX * SEMQR_SIZE_MAX];
 	semqr__known_modules(version, known, value);
 	double slope, mid, diff;
 	if (!global_levels(n, known, value, means, &slope, &mid, &diff)) {
@@ -524,13 +551,14 @@ void semqr__soft_from_means_at(int version, const float *means, double threshold
 	int cur = 0;
 	double a[2], b[2], var;
 	for (int round = 0; round < SOFT_ROUNDS; round++) {
-		if (!neighbour_levels(size, known, dec[cur], means, a, b, &var))
+		neighbour_counts(dec[cur], size, nbc);
+		if (!neighbour_levels(size, known, dec[cur], nbc, means, a, b, &var))
 			break;
 		if (round < SOFT_ROUNDS - 1) {
 			/* A decision per module, known ones kept. */
 			for (int j = 0; j < size; j++)
 				for (int i = 0; i < size; i++) {
-					int k = j * size + i, nb = set_neighbours(dec[cur], size, i, j);
+					int k = j * size + i, nb = nbc[k];
 					double l0 = a[0] + b[0] * nb, l1 = a[1] + b[1] * nb;
 					dec[1 - cur][k] =
 					    known[k] ? value[k]
@@ -544,10 +572,11 @@ void semqr__soft_from_means_at(int version, const float *means, double threshold
 		/* The last round: local levels when the known modules call for
 		 * them, else p from these levels, with the damaged class's density
 		 * per count of set neighbours. */
-		if (known_correlation(size, known, dec[cur], means, a, b) >= LOCAL_MIN_CORRELATION &&
+		if (known_correlation(size, known, dec[cur], nbc, means, a, b) >=
+		        LOCAL_MIN_CORRELATION &&
 		    local_rounds(size, known, value, means, threshold, diff, dec[cur], dark))
 			return;
-		double sd = sqrt(var), log_uniform[5];
+		double sd = sqrt(var), inv_sd = 1.0 / sd, log_uniform[5];
 		for (int nb = 0; nb < 5; nb++)
 			log_uniform[nb] = damaged_log_density(a[0] + b[0] * nb, a[1] + b[1] * nb, sd);
 		for (int j = 0; j < size; j++)
@@ -555,10 +584,10 @@ void semqr__soft_from_means_at(int version, const float *means, double threshold
 				int k = j * size + i;
 				float p = 0.5f;
 				if (isfinite(means[k])) {
-					int nb = set_neighbours(dec[cur], size, i, j);
+					int nb = nbc[k];
 					double l0 = a[0] + b[0] * nb, l1 = a[1] + b[1] * nb;
 					p = (float)posterior(moved(known, means, k, threshold, l1 - l0), l0, l1,
-					                     sd, log_uniform[nb]);
+					                     inv_sd, log_uniform[nb]);
 				}
 				dark[k] = p;
 			}
