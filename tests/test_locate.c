@@ -217,8 +217,10 @@ static void test_cluster_finders(void **state)
 }
 
 /* Degenerate input: no candidates; 100 000 candidates at one point (one
- * finder, bounded time); non-finite coordinates, non-positive modules and
- * invalid polarity or axis values are ignored. */
+ * finder, bounded time); two such spots 3e7 pixels apart (two finders: the
+ * linking grid's cells grow to keep their number bounded); non-finite
+ * coordinates, non-positive modules and invalid polarity or axis values are
+ * ignored. */
 static void test_cluster_degenerate(void **state)
 {
 	enum { N = 100000 };
@@ -238,6 +240,17 @@ static void test_cluster_degenerate(void **state)
 	assert_int_equal(count, 1);
 	assert_true(out[0].x == 100.0f && out[0].y == 100.0f);
 	assert_int_equal(out[0].support, N);
+
+	for (int i = 0; i < N; i++)
+		c[i] = i < N / 2 ? (semqr__run_candidate){100.0f, 100.0f, 4.0f, 1, i % 2}
+		                 : (semqr__run_candidate){3e7f, 5e6f, 4.0f, 1, i % 2};
+	assert_int_equal(semqr__finders_cluster(c, N, out, &count, &err), SEMQR_OK);
+	assert_int_equal(count, 2);
+	for (int k = 0; k < 2; k++) {
+		int far = out[k].x > 1e6f;
+		assert_true(out[k].x == (far ? 3e7f : 100.0f) && out[k].y == (far ? 5e6f : 100.0f));
+		assert_int_equal(out[k].support, N / 2);
+	}
 
 	const float bad[4] = {NAN, INFINITY, -INFINITY, 0.0f};
 	for (int i = 0; i < 64; i++) {

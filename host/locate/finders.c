@@ -84,15 +84,18 @@ void semqr__spatial_hash_bucket(const semqr__spatial_hash *h, int32_t cx, int32_
 /* ---- clustering ------------------------------------------------------------- */
 
 /* Linking: centres within LINK_REACH smaller modules, modules within a factor
- * MODULE_RATIO. Links are symmetric, so every candidate looks for links to
- * the candidates after it only (each pair is tested once): a bucket holds
- * its candidates in increasing order, and the search walks it from the end
- * down to its own index. It visits at most MAX_CHECKS hash entries, which
- * bounds the time on degenerate input (thousands of candidates at one spot:
- * each still links to the last ones there, which link to each other) and
- * never binds on a real finder (a few dozen candidates in its cells). Candidates
- * with modules beyond MAX_SPAN times the median are ignored, which bounds
- * the cells a query visits. */
+ * MODULE_RATIO, same polarity. The candidates that take part (usable, module
+ * at most MAX_SPAN times the median, which bounds the cells a search visits)
+ * are sorted into a grid of square cells over their bounding box, LINK_REACH
+ * median modules wide (wider when the box would need more than 4 n + 4096
+ * cells: far-flung candidates cost cells, not time), row by row and within a
+ * cell by increasing index. Links are symmetric, so every candidate looks
+ * for links only to the candidates after it in the cells within its reach
+ * (each pair is tested once), walking each cell from its end down to its
+ * own index. It visits at most MAX_CHECKS grid entries, which bounds the
+ * time on degenerate input (thousands of candidates at one spot: each still
+ * links to the last ones there, which link to each other) and never binds
+ * on a real finder (a few dozen candidates in its cells). */
 #define LINK_REACH 1.5f
 #define MODULE_RATIO 1.5f
 #define MAX_CHECKS 1024
@@ -148,6 +151,7 @@ typedef struct cluster {
 	axis_sums axis[2];
 	int first;
 } cluster;
+
 
 static int usable(const semqr__run_candidate *c)
 {
@@ -224,6 +228,116 @@ static int make_finder(const cluster *c, int polarity, semqr__finder *f)
 	return 1;
 }
 
+/* A candidate in the linking grid. */
+typedef struct entry {
+	float x, y, module;
+	int index, polarity;
+} entry;
+
+/* The cell of coordinate v on an axis of `cells` cells of side `cell` from
+ * origin o, clamped to the grid. */
+static int grid_cell(float v, float o, float cell, int cells)
+{
+	float c = floorf((v - o) / cell);
+	return c < 0.0f ? 0 : c >= (float)cells ? cells - 1 : (int)c;
+}
+
+/* Links the candidates within reach of each other (see above) in the
+ * union-find forest parent (each root the smallest index of its tree).
+ * Returns 0 when out of memory. */
+static int link_candidates(const semqr__run_candidate *cands, int n, float max_module, float cell,
+                           int *parent)
+{
+	float x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+	int parts = 0;
+	for (int i = 0; i < n; i++) {
+		parent[i] = i;
+		const semqr__run_candidate *c = &cands[i];
+		if (!usable(c) || c->module > max_module)
+			continue;
+		x0 = c->x < x0 ? c->x : x0;
+		x1 = c->x > x1 ? c->x : x1;
+		y0 = c->y < y0 ? c->y : y0;
+		y1 = c->y > y1 ? c->y : y1;
+		parts++;
+	}
+	if (parts == 0)
+		return 1;
+	/* Cells: at most 4 n + 4096, the side grown as needed (the spans are
+	 * finite: differences of finite floats, in double). */
+	double wx = (double)x1 - x0, wy = (double)y1 - y0, side = cell;
+	while ((floor(wx / side) + 1.0) * (floor(wy / side) + 1.0) > 4.0 * n + 4096.0)
+		side *= 2.0;
+	cell = (float)side;
+	int gw = (int)floor(wx / side) + 1, gh = (int)floor(wy / side) + 1;
+	int *start = calloc((size_t)gw * (size_t)gh + 1, sizeof *start);
+	int *cellof = malloc((size_t)n * sizeof *cellof);
+	entry *e = malloc((size_t)parts * sizeof *e);
+	if (!start || !cellof || !e) {
+		free(start);
+		free(cellof);
+		free(e);
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		const semqr__run_candidate *c = &cands[i];
+		cellof[i] = -1;
+		if (!usable(c) || c->module > max_module)
+			continue;
+		cellof[i] = grid_cell(c->y, y0, cell, gh) * gw + grid_cell(c->x, x0, cell, gw);
+		start[cellof[i] + 1]++;
+	}
+	for (int k = 0; k < gw * gh; k++)
+		start[k + 1] += start[k];
+	/* Filled in increasing index: start[k] moves to cell k's end. */
+	for (int i = 0; i < n; i++)
+		if (cellof[i] >= 0) {
+			const semqr__run_candidate *c = &cands[i];
+			e[start[cellof[i]]++] = (entry){c->x, c->y, c->module, i, c->polarity};
+		}
+	for (int k = gw * gh; k > 0; k--)
+		start[k] = start[k - 1];
+	start[0] = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (cellof[i] < 0)
+			continue;
+		const semqr__run_candidate *ci = &cands[i];
+		float mi = ci->module, reach = LINK_REACH * mi;
+		int cx0 = grid_cell(ci->x - reach, x0, cell, gw), cx1 = grid_cell(ci->x + reach, x0, cell, gw);
+		int cy0 = grid_cell(ci->y - reach, y0, cell, gh), cy1 = grid_cell(ci->y + reach, y0, cell, gh);
+		int checks = 0, ri = find_root(parent, i);
+		for (int cy = cy0; cy <= cy1 && checks < MAX_CHECKS; cy++)
+			for (int cx = cx0; cx <= cx1 && checks < MAX_CHECKS; cx++) {
+				int k = cy * gw + cx;
+				for (int p = start[k + 1] - 1; p >= start[k] && checks < MAX_CHECKS;
+				     p--, checks++) {
+					const entry *ej = &e[p];
+					if (ej->index <= i)
+						break;
+					if (ej->polarity != ci->polarity)
+						continue;
+					float mmin = ej->module < mi ? ej->module : mi;
+					float mmax = ej->module < mi ? mi : ej->module;
+					float dx = ej->x - ci->x, dy = ej->y - ci->y;
+					float r = LINK_REACH * mmin;
+					if (mmax > MODULE_RATIO * mmin || dx * dx + dy * dy > r * r)
+						continue;
+					/* i's root changes only by its own links */
+					int rj = find_root(parent, ej->index);
+					if (ri != rj) {
+						parent[ri > rj ? ri : rj] = ri < rj ? ri : rj;
+						ri = ri < rj ? ri : rj;
+					}
+				}
+			}
+	}
+	free(start);
+	free(cellof);
+	free(e);
+	return 1;
+}
+
 semqr_status semqr__finders_cluster(const semqr__run_candidate *cands, int n, semqr__finder *out,
                                     int *count, semqr_error *err)
 {
@@ -254,55 +368,12 @@ semqr_status semqr__finders_cluster(const semqr__run_candidate *cands, int n, se
 	free(modules);
 	float max_module = MAX_SPAN * median;
 
-	semqr__spatial_hash h;
-	semqr_status st = semqr__spatial_hash_build(&h, &cands[0].x, &cands[0].y,
-	                                            (int)(sizeof *cands / sizeof(float)), n,
-	                                            LINK_REACH * median, err);
-	if (st != SEMQR_OK) {
+	if (!link_candidates(cands, n, max_module, LINK_REACH * median, parent)) {
 		free(parent);
 		free(cl);
-		return st;
+		return semqr__fail(err, SEMQR_ERR_NO_MEMORY,
+		                   "locate: clustering %d finder candidates: out of memory", n);
 	}
-	for (int i = 0; i < n; i++)
-		parent[i] = i;
-
-	for (int i = 0; i < n; i++) {
-		const semqr__run_candidate *ci = &cands[i];
-		if (!usable(ci) || ci->module > max_module)
-			continue;
-		float reach = LINK_REACH * ci->module;
-		int32_t x0 = semqr__spatial_hash_cell(&h, ci->x - reach);
-		int32_t x1 = semqr__spatial_hash_cell(&h, ci->x + reach);
-		int32_t y0 = semqr__spatial_hash_cell(&h, ci->y - reach);
-		int32_t y1 = semqr__spatial_hash_cell(&h, ci->y + reach);
-		int checks = 0;
-		for (int32_t cy = y0; cy <= y1 && checks < MAX_CHECKS; cy++)
-			for (int32_t cx = x0; cx <= x1 && checks < MAX_CHECKS; cx++) {
-				int begin, end;
-				semqr__spatial_hash_bucket(&h, cx, cy, &begin, &end);
-				for (int p = end - 1; p >= begin && checks < MAX_CHECKS; p--, checks++) {
-					int j = h.index[p];
-					if (j <= i)
-						break;
-					if (h.cx[j] != cx || h.cy[j] != cy)
-						continue;
-					const semqr__run_candidate *cj = &cands[j];
-					if (!usable(cj) || cj->polarity != ci->polarity
-					    || cj->module > max_module)
-						continue;
-					float mmin = fminf(ci->module, cj->module);
-					float mmax = fmaxf(ci->module, cj->module);
-					float dx = cj->x - ci->x, dy = cj->y - ci->y;
-					float r = LINK_REACH * mmin;
-					if (mmax > MODULE_RATIO * mmin || dx * dx + dy * dy > r * r)
-						continue;
-					int ri = find_root(parent, i), rj = find_root(parent, j);
-					if (ri != rj)
-						parent[ri > rj ? ri : rj] = ri < rj ? ri : rj;
-				}
-			}
-	}
-	semqr__spatial_hash_free(&h);
 
 	/* Roots are the smallest index of their component (links always point
 	 * to the smaller root), hence each cluster's first candidate. */

@@ -107,7 +107,7 @@ typedef struct semqr__finder {
 /* Clusters run candidates into finder patterns. Two candidates of the same
  * polarity are linked when their centres lie within 1.5 times the smaller of
  * their module sizes and the module sizes differ by less than a factor 1.5;
- * a cluster (a connected component, found with a spatial hash and
+ * a cluster (a connected component, found with a grid of cells and
  * union-find) is a finder when it holds at least one row and one column
  * candidate, the row and column module sizes agree within a factor 1.5 and
  * the row candidates' centre line crosses the column candidates' centre line
