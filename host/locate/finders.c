@@ -234,12 +234,14 @@ typedef struct entry {
 	int index, polarity;
 } entry;
 
-/* The cell of coordinate v on an axis of `cells` cells of side `cell` from
- * origin o, clamped to the grid. */
-static int grid_cell(float v, float o, float cell, int cells)
+/* The cell of coordinate v on an axis of `cells` cells from origin o, with
+ * inv the reciprocal of the cells' side, clamped to the grid. Monotonic in
+ * v, so the cells between those of v - r and v + r hold every point within
+ * r of v. */
+static int grid_cell(float v, float o, float inv, int cells)
 {
-	float c = floorf((v - o) / cell);
-	return c < 0.0f ? 0 : c >= (float)cells ? cells - 1 : (int)c;
+	float c = (v - o) * inv;
+	return !(c >= 0.0f) ? 0 : c >= (float)cells ? cells - 1 : (int)c;
 }
 
 /* Links the candidates within reach of each other (see above) in the
@@ -268,7 +270,7 @@ static int link_candidates(const semqr__run_candidate *cands, int n, float max_m
 	double wx = (double)x1 - x0, wy = (double)y1 - y0, side = cell;
 	while ((floor(wx / side) + 1.0) * (floor(wy / side) + 1.0) > 4.0 * n + 4096.0)
 		side *= 2.0;
-	cell = (float)side;
+	float inv = (float)(1.0 / side);
 	int gw = (int)floor(wx / side) + 1, gh = (int)floor(wy / side) + 1;
 	int *start = calloc((size_t)gw * (size_t)gh + 1, sizeof *start);
 	int *cellof = malloc((size_t)n * sizeof *cellof);
@@ -284,7 +286,7 @@ static int link_candidates(const semqr__run_candidate *cands, int n, float max_m
 		cellof[i] = -1;
 		if (!usable(c) || c->module > max_module)
 			continue;
-		cellof[i] = grid_cell(c->y, y0, cell, gh) * gw + grid_cell(c->x, x0, cell, gw);
+		cellof[i] = grid_cell(c->y, y0, inv, gh) * gw + grid_cell(c->x, x0, inv, gw);
 		start[cellof[i] + 1]++;
 	}
 	for (int k = 0; k < gw * gh; k++)
@@ -304,8 +306,8 @@ static int link_candidates(const semqr__run_candidate *cands, int n, float max_m
 			continue;
 		const semqr__run_candidate *ci = &cands[i];
 		float mi = ci->module, reach = LINK_REACH * mi;
-		int cx0 = grid_cell(ci->x - reach, x0, cell, gw), cx1 = grid_cell(ci->x + reach, x0, cell, gw);
-		int cy0 = grid_cell(ci->y - reach, y0, cell, gh), cy1 = grid_cell(ci->y + reach, y0, cell, gh);
+		int cx0 = grid_cell(ci->x - reach, x0, inv, gw), cx1 = grid_cell(ci->x + reach, x0, inv, gw);
+		int cy0 = grid_cell(ci->y - reach, y0, inv, gh), cy1 = grid_cell(ci->y + reach, y0, inv, gh);
 		int checks = 0, ri = find_root(parent, i);
 		for (int cy = cy0; cy <= cy1 && checks < MAX_CHECKS; cy++)
 			for (int cx = cx0; cx <= cx1 && checks < MAX_CHECKS; cx++) {
