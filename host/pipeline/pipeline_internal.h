@@ -105,14 +105,29 @@ typedef struct semqr__tile {
  * memory (CL_MEM_ALLOC_HOST_PTR) and mapped for writing between tiles, so
  * that the tile reaches the device without a copy where the device shares
  * host memory (PoCL). host_in is valid after semqr__device_create and after
- * each successful semqr__device_run, until the next run. Used by the
- * scheduler's thread only. */
+ * each successful semqr__device_run, until the next run.
+ * The two float images a tile ends with, the denoised (a) and the
+ * flattened (b), are one pair per slot (semqr__device_slots), likewise in
+ * host memory: a run leaves its slot's pair mapped for reading (map_a,
+ * map_b; the slot's grey and flat point into them), and the next run on
+ * that slot unmaps it first, so that the decoders read the images where
+ * the device wrote them. Used by the scheduler's thread only. */
 typedef struct semqr__tile_device {
 	semqr__cl_context *ctx;
-	cl_mem in, a, b, bin, scratch, dcands, count;
+	cl_mem in, bin, scratch, dcands, count;
+	int slots;
+	cl_mem *a, *b;                /* per slot */
+	void **map_a, **map_b;        /* per slot: the mapped pair, or NULL */
 	int capacity;                 /* candidates dcands holds */
 	void *host_in;
 } semqr__tile_device;
+
+/* The slots of a plan's pool: one per decoder thread and one more, filled
+ * while the others are located. */
+static inline int semqr__device_slots(const semqr__scan_plan *plan)
+{
+	return plan->threads + 1;
+}
 
 typedef struct semqr__tile_result semqr__tile_result;
 
@@ -123,8 +138,9 @@ typedef struct semqr__tile_result semqr__tile_result;
  * be located at once on different threads. */
 typedef struct semqr__tile_slot {
 	semqr__tile tile;
-	float *grey;                  /* the denoised context, dense rows of det_w */
-	float *flat;                  /* the flattened context, likewise */
+	const float *grey;            /* the denoised context, rows `stride` floats apart */
+	const float *flat;            /* the flattened context, likewise */
+	int stride;
 	semqr__finder_candidate *cands;
 	int capacity, found;          /* room in cands / finders / triplets; runs found */
 	semqr__finder *finders;       /* capacity / 2 + 1 */
@@ -162,11 +178,13 @@ semqr_status semqr__slot_init(const semqr__scan_plan *plan, semqr__tile_slot *s,
 void semqr__slot_free(semqr__tile_slot *s);
 
 /* Runs the tile whose buffer (context + 2 pad) is in d->host_in through the
- * device stages and reads the finder runs and the denoised and flattened
- * contexts back into slot s (growing its arrays when needed); s->tile
- * becomes *tile. Adds the device stages' times and the candidates to sum. */
+ * device stages into the images of slot number k (0 <= k <
+ * semqr__device_slots), reads the finder runs back into slot s (growing its
+ * arrays when needed) and maps the denoised and flattened contexts for s
+ * (s->grey, s->flat, s->stride); s->tile becomes *tile. Adds the device
+ * stages' times and the candidates to sum. */
 semqr_status semqr__device_run(semqr__tile_device *d, const semqr__scan_plan *plan,
-                               const semqr__tile *tile, semqr__tile_slot *s,
+                               const semqr__tile *tile, int k, semqr__tile_slot *s,
                                semqr_scan_summary *sum, semqr_error *err);
 
 /* The CPU stages of a filled slot: finder clustering, grouping, geometry,

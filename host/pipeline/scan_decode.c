@@ -1,7 +1,7 @@
 /* One tile of a scan through the whole chain: upload, the device stages,
- * read-back of the finder runs and of the denoised and flattened context
- * into a slot, then on the CPU finder clustering, grouping, geometry, soft
- * sampling and decoding, and the report (layout and contracts in
+ * read-back of the finder runs and mapping of the denoised and flattened
+ * context for a slot, then on the CPU finder clustering, grouping, geometry,
+ * soft sampling and decoding, and the report (layout and contracts in
  * pipeline/pipeline_internal.h). */
 #include <math.h>
 #include <stdlib.h>
@@ -26,9 +26,8 @@ double semqr__now(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Pixels of the largest tile buffer (scan pixels, the input), of the
- * largest detect buffer (the device's float and binary images) and of the
- * largest context in detect pixels (the slot's read-back images). */
+/* Pixels of the largest tile buffer (scan pixels, the input) and of the
+ * largest detect buffer (the device's float and binary images). */
 static size_t buffer_pixels(const semqr__scan_plan *plan)
 {
 	return (size_t)plan->buf_w * (size_t)plan->buf_h;
@@ -37,11 +36,6 @@ static size_t buffer_pixels(const semqr__scan_plan *plan)
 static size_t detect_pixels(const semqr__scan_plan *plan)
 {
 	return (size_t)plan->dbuf_w * (size_t)plan->dbuf_h;
-}
-
-static size_t context_pixels(const semqr__scan_plan *plan)
-{
-	return (size_t)(plan->dbuf_w - 2 * plan->dpad) * (size_t)(plan->dbuf_h - 2 * plan->dpad);
 }
 
 /* Host bytes of a slot's candidate, finder and triplet arrays. */
@@ -54,16 +48,18 @@ static size_t candidate_bytes(int capacity)
 
 size_t semqr__device_bytes(const semqr__scan_plan *plan)
 {
-	/* Input (mapped for the host), two float images, the binary image, the
-	 * scratch (a float image), the candidates. */
+	/* Input (mapped for the host), the binary image, the scratch (a float
+	 * image), the candidates; the slots' float images count as theirs. */
 	size_t in = (size_t)plan->bits / 8;
-	return buffer_pixels(plan) * in + detect_pixels(plan) * (3 * sizeof(float) + 1) +
+	return buffer_pixels(plan) * in + detect_pixels(plan) * (sizeof(float) + 1) +
 	       (size_t)SEMQR__CANDIDATES_INITIAL * sizeof(semqr__finder_candidate);
 }
 
 size_t semqr__slot_bytes(const semqr__scan_plan *plan)
 {
-	return context_pixels(plan) * 2 * sizeof(float) + candidate_bytes(SEMQR__CANDIDATES_INITIAL) +
+	/* The slot's pair of device images (mapped for the decoders), its
+	 * candidate arrays and its soft matrix. */
+	return detect_pixels(plan) * 2 * sizeof(float) + candidate_bytes(SEMQR__CANDIDATES_INITIAL) +
 	       (size_t)SEMQR_SIZE_MAX * SEMQR_SIZE_MAX * sizeof(float);
 }
 
@@ -117,16 +113,64 @@ static semqr_status unmap_input(semqr__tile_device *d, semqr_error *err)
 	return SEMQR_OK;
 }
 
+/* Unmaps slot k's pair of images when mapped (enqueued: the queue's next
+ * commands run after it). */
+static semqr_status unmap_pair(semqr__tile_device *d, int k, semqr_error *err)
+{
+	cl_mem mem[2] = {d->a[k], d->b[k]};
+	void **map[2] = {&d->map_a[k], &d->map_b[k]};
+	semqr_status st = SEMQR_OK;
+	for (int m = 0; m < 2; m++) {
+		if (!*map[m])
+			continue;
+		cl_int cst =
+		    clEnqueueUnmapMemObject(semqr__cl_queue(d->ctx), mem[m], *map[m], 0, NULL, NULL);
+		*map[m] = NULL;
+		if (cst != CL_SUCCESS && st == SEMQR_OK)
+			st = semqr__cl_fail(err, cst,
+			                    "scan decoder on %s: clEnqueueUnmapMemObject(slot %d images)",
+			                    semqr__cl_device_info(d->ctx)->name, k);
+	}
+	return st;
+}
+
+/* Maps slot k's pair of images, `bytes` of each, for reading (waits). */
+static semqr_status map_pair(semqr__tile_device *d, int k, size_t bytes, semqr_error *err)
+{
+	cl_mem mem[2] = {d->a[k], d->b[k]};
+	void **map[2] = {&d->map_a[k], &d->map_b[k]};
+	for (int m = 0; m < 2; m++) {
+		cl_int cst;
+		*map[m] = clEnqueueMapBuffer(semqr__cl_queue(d->ctx), mem[m], CL_TRUE, CL_MAP_READ, 0,
+		                             bytes, 0, NULL, NULL, &cst);
+		if (cst != CL_SUCCESS) {
+			*map[m] = NULL;
+			return semqr__cl_fail(err, cst,
+			                      "scan decoder on %s: clEnqueueMapBuffer(slot %d images)",
+			                      semqr__cl_device_info(d->ctx)->name, k);
+		}
+	}
+	return SEMQR_OK;
+}
+
 void semqr__device_destroy(semqr__tile_device *d)
 {
 	if (d->ctx) {
 		semqr_error ignored;
 		unmap_input(d, &ignored);
+		for (int k = 0; d->map_a && k < d->slots; k++)
+			unmap_pair(d, k, &ignored);
 		clFinish(semqr__cl_queue(d->ctx));
 	}
 	release(&d->in);
-	release(&d->a);
-	release(&d->b);
+	for (int k = 0; d->a && k < d->slots; k++) {
+		release(&d->a[k]);
+		release(&d->b[k]);
+	}
+	free(d->a);
+	free(d->b);
+	free(d->map_a);
+	free(d->map_b);
 	release(&d->bin);
 	release(&d->scratch);
 	release(&d->dcands);
@@ -146,10 +190,24 @@ semqr_status semqr__device_create(const semqr__scan_plan *plan, const semqr_cl_d
 	/* The scratch serves denoise and binarize, both of which need a float
 	 * image of at most the detect buffer's size. */
 	const cl_mem_flags rw = CL_MEM_READ_WRITE;
-	if ((st = device_buffer(d->ctx, CL_MEM_READ_ONLY | CL_MEM_ALLOC_HOST_PTR, in_bytes, &d->in,
+	d->slots = semqr__device_slots(plan);
+	d->a = calloc((size_t)d->slots, sizeof *d->a);
+	d->b = calloc((size_t)d->slots, sizeof *d->b);
+	d->map_a = calloc((size_t)d->slots, sizeof *d->map_a);
+	d->map_b = calloc((size_t)d->slots, sizeof *d->map_b);
+	if (!d->a || !d->b || !d->map_a || !d->map_b) {
+		semqr__device_destroy(d);
+		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "scan decoder: no memory for %d slots",
+		                   semqr__device_slots(plan));
+	}
+	for (int k = 0; k < d->slots && st == SEMQR_OK; k++)
+		if ((st = device_buffer(d->ctx, rw | CL_MEM_ALLOC_HOST_PTR, px * sizeof(float), &d->a[k],
+		                        err)) == SEMQR_OK)
+			st = device_buffer(d->ctx, rw | CL_MEM_ALLOC_HOST_PTR, px * sizeof(float), &d->b[k],
+			                   err);
+	if (st != SEMQR_OK ||
+	    (st = device_buffer(d->ctx, CL_MEM_READ_ONLY | CL_MEM_ALLOC_HOST_PTR, in_bytes, &d->in,
 	                        err)) != SEMQR_OK ||
-	    (st = device_buffer(d->ctx, rw, px * sizeof(float), &d->a, err)) != SEMQR_OK ||
-	    (st = device_buffer(d->ctx, rw, px * sizeof(float), &d->b, err)) != SEMQR_OK ||
 	    (st = device_buffer(d->ctx, rw, px, &d->bin, err)) != SEMQR_OK ||
 	    (st = device_buffer(d->ctx, rw, px * sizeof(float), &d->scratch, err)) != SEMQR_OK ||
 	    (st = device_buffer(d->ctx, rw, sizeof(cl_int), &d->count, err)) != SEMQR_OK ||
@@ -184,8 +242,6 @@ static semqr_status slot_capacity(semqr__tile_slot *s, int capacity, semqr_error
 
 void semqr__slot_free(semqr__tile_slot *s)
 {
-	free(s->grey);
-	free(s->flat);
 	free(s->cands);
 	free(s->finders);
 	free(s->triplets);
@@ -197,46 +253,18 @@ void semqr__slot_free(semqr__tile_slot *s)
 semqr_status semqr__slot_init(const semqr__scan_plan *plan, semqr__tile_slot *s,
                               semqr_error *err)
 {
+	(void)plan;
 	memset(s, 0, sizeof *s);
-	size_t px = context_pixels(plan);
-	s->grey = malloc(px * sizeof(float));
-	s->flat = malloc(px * sizeof(float));
 	s->dark = malloc((size_t)SEMQR_SIZE_MAX * SEMQR_SIZE_MAX * sizeof(float));
 	semqr_status st = SEMQR_OK;
-	if (!s->grey || !s->flat || !s->dark)
+	if (!s->dark)
 		st = semqr__fail(err, SEMQR_ERR_NO_MEMORY,
-		                 "scan decoder: no memory for the contexts of %d x %d pixels",
-		                 plan->dbuf_w - 2 * plan->dpad, plan->dbuf_h - 2 * plan->dpad);
+		                 "scan decoder: no memory for a slot's soft matrix");
 	if (st == SEMQR_OK)
 		st = slot_capacity(s, SEMQR__CANDIDATES_INITIAL, err);
 	if (st != SEMQR_OK)
 		semqr__slot_free(s);
 	return st;
-}
-
-/* Enqueues the reading back of the denoised and flattened contexts (detect
- * pixels) into the slot, dense rows of det_w, without waiting. */
-static semqr_status read_contexts(semqr__tile_device *w, const semqr__scan_plan *plan,
-                                  const semqr__tile *tile, semqr__tile_slot *slot,
-                                  semqr_error *err)
-{
-	int bw = tile->det_w + 2 * plan->dpad, p = plan->dpad;
-	size_t buf_origin[3] = {(size_t)p * sizeof(float), (size_t)p, 0};
-	size_t host_origin[3] = {0, 0, 0};
-	size_t region[3] = {(size_t)tile->det_w * sizeof(float), (size_t)tile->det_h, 1};
-	cl_mem from[2] = {w->a, w->b};
-	float *to[2] = {slot->grey, slot->flat};
-	for (int k = 0; k < 2; k++) {
-		cl_int cst = clEnqueueReadBufferRect(
-		    semqr__cl_queue(w->ctx), from[k], CL_FALSE, buf_origin, host_origin, region,
-		    (size_t)bw * sizeof(float), 0, (size_t)tile->det_w * sizeof(float), 0, to[k], 0,
-		    NULL, NULL);
-		if (cst != CL_SUCCESS)
-			return semqr__cl_fail(err, cst,
-			                      "scan decoder: tile (%d, %d): clEnqueueReadBufferRect (%s)",
-			                      tile->col, tile->row, k ? "flattened" : "denoised");
-	}
-	return SEMQR_OK;
 }
 
 /* Waits for everything enqueued on w's queue. */
@@ -252,23 +280,24 @@ static semqr_status finish(semqr__tile_device *w, const semqr__tile *tile, semqr
 /* The chain of device stages of one tile, enqueued back to back: each
  * kernel under its stage's label (cl/cl_internal.h: semqr__cl_stage), so
  * that the queue runs them without the host waiting in between and the
- * profiling events time them afterwards. Nothing here waits. At scale 2
- * the tile is binned into A (the load stage), then flattened from A. */
+ * profiling events time them afterwards. Nothing here waits. A and B are
+ * slot k's images. At scale 2 the tile is binned into A (the load stage),
+ * then flattened from A. */
 static semqr_status enqueue_stages(semqr__tile_device *w, const semqr__scan_plan *plan,
-                                   const semqr__tile *tile, semqr_error *err)
+                                   const semqr__tile *tile, int k, semqr_error *err)
 {
 	int sbw = tile->ctx_w + 2 * plan->pad, sbh = tile->ctx_h + 2 * plan->pad;
 	int bw = tile->det_w + 2 * plan->dpad, bh = tile->det_h + 2 * plan->dpad;
 	int rd = plan->rd, p = plan->dpad;
 	semqr__plane in = {w->in, 0, sbw, sbw, sbh};
-	semqr__plane binned = {w->a, 0, bw, bw, bh};
-	semqr__plane b = {w->b, 0, bw, bw, bh};
-	semqr__plane din = {w->b, (size_t)rd * (size_t)bw + (size_t)rd, bw, bw - 2 * rd,
+	semqr__plane binned = {w->a[k], 0, bw, bw, bh};
+	semqr__plane b = {w->b[k], 0, bw, bw, bh};
+	semqr__plane din = {w->b[k], (size_t)rd * (size_t)bw + (size_t)rd, bw, bw - 2 * rd,
 	                    bh - 2 * rd};
 	semqr__plane dout = din;
-	dout.mem = w->a;
+	dout.mem = w->a[k];
 	size_t ctx_origin = (size_t)p * (size_t)bw + (size_t)p;
-	semqr__plane grey = {w->a, ctx_origin, bw, tile->det_w, tile->det_h};
+	semqr__plane grey = {w->a[k], ctx_origin, bw, tile->det_w, tile->det_h};
 	semqr__plane bin = {w->bin, ctx_origin, bw, tile->det_w, tile->det_h};
 	semqr_status st;
 	if (plan->scale == 2) {
@@ -324,29 +353,32 @@ static semqr_status grow_candidates(semqr__tile_device *w, const semqr__tile *ti
 }
 
 semqr_status semqr__device_run(semqr__tile_device *w, const semqr__scan_plan *plan,
-                               const semqr__tile *tile, semqr__tile_slot *slot,
+                               const semqr__tile *tile, int k, semqr__tile_slot *slot,
                                semqr_scan_summary *sum, semqr_error *err)
 {
 	slot->tile = *tile;
 	slot->found = 0;
+	slot->grey = slot->flat = NULL;
 	if (slot->capacity < w->capacity) {
 		semqr_status st = slot_capacity(slot, w->capacity, err);
 		if (st != SEMQR_OK)
 			return st;
 	}
-	/* The tile is in the mapped input buffer: unmapping hands it over. */
+	/* The tile is in the mapped input buffer: unmapping hands it over; the
+	 * slot's images, mapped for its last tile's decoders, go back to the
+	 * device as well. */
 	double t = semqr__now();
 	semqr_status st = unmap_input(w, err);
+	if (st == SEMQR_OK)
+		st = unmap_pair(w, k, err);
 	if (st != SEMQR_OK)
 		return st;
 	double t_chain = semqr__now();
 	sum->seconds[SEMQR_STAGE_UPLOAD] += t_chain - t;
 
-	/* The whole chain and its read-back, then one wait. */
+	/* The whole chain and the finder runs' read-back, then one wait. */
 	cl_int found = 0;
-	st = enqueue_stages(w, plan, tile, err);
-	if (st == SEMQR_OK)
-		st = read_contexts(w, plan, tile, slot, err);
+	st = enqueue_stages(w, plan, tile, k, err);
 	if (st == SEMQR_OK)
 		st = semqr__finder_read_enqueue(w->ctx, w->dcands, w->capacity, w->count, slot->cands,
 		                                &found, err);
@@ -360,7 +392,7 @@ semqr_status semqr__device_run(semqr__tile_device *w, const semqr__scan_plan *pl
 			break;
 		int bw = tile->det_w + 2 * plan->dpad;
 		size_t ctx_origin = (size_t)plan->dpad * (size_t)bw + (size_t)plan->dpad;
-		semqr__plane grey = {w->a, ctx_origin, bw, tile->det_w, tile->det_h};
+		semqr__plane grey = {w->a[k], ctx_origin, bw, tile->det_w, tile->det_h};
 		semqr__plane bin = {w->bin, ctx_origin, bw, tile->det_w, tile->det_h};
 		semqr__cl_stage(w->ctx, SEMQR_STAGE_FINDER);
 		st = semqr__stage_finder(w->ctx, &bin, &grey, &plan->finder, w->dcands, w->capacity,
@@ -371,6 +403,17 @@ semqr_status semqr__device_run(semqr__tile_device *w, const semqr__scan_plan *pl
 			                                slot->cands, &found, err);
 		if (st == SEMQR_OK)
 			st = finish(w, tile, err);
+	}
+	/* The contexts for the decoders, where the device left them: the
+	 * buffer's rows of bw floats, the context dpad rows and columns in. */
+	int bw = tile->det_w + 2 * plan->dpad, bh = tile->det_h + 2 * plan->dpad;
+	if (st == SEMQR_OK)
+		st = map_pair(w, k, (size_t)bw * (size_t)bh * sizeof(float), err);
+	if (st == SEMQR_OK) {
+		size_t ctx_origin = (size_t)plan->dpad * (size_t)bw + (size_t)plan->dpad;
+		slot->grey = (const float *)w->map_a[k] + ctx_origin;
+		slot->flat = (const float *)w->map_b[k] + ctx_origin;
+		slot->stride = bw;
 	}
 	/* The input is free again: map it for the next tile. */
 	if (st == SEMQR_OK)
@@ -879,8 +922,8 @@ static semqr_status locate(semqr__tile_slot *s, const semqr__scan_plan *plan, se
 	if (!used)
 		return semqr__fail(err, SEMQR_ERR_NO_MEMORY, "scan decoder: no memory for %d finders",
 		                   nf);
-	tile_check check = {s,    plan, {s->grey, tile->det_w, tile->det_w, tile->det_h},
-	                    {s->flat, tile->det_w, tile->det_w, tile->det_h},
+	tile_check check = {s,    plan, {s->grey, s->stride, tile->det_w, tile->det_h},
+	                    {s->flat, s->stride, tile->det_w, tile->det_h},
 	                    0,    SEMQR_OK, err};
 	st = semqr__group_symbols(s->finders, nf, plan->max_version, check_triplet, &check,
 	                          s->triplets, &nt, err);

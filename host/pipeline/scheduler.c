@@ -526,7 +526,7 @@ static semqr_status pool_create(pool *p, const semqr__scan_plan *plan, semqr_err
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	p->plan = plan;
-	p->nslots = plan->threads + 1;
+	p->nslots = semqr__device_slots(plan);
 	p->slots = calloc((size_t)p->nslots, sizeof *p->slots);
 	p->state = calloc((size_t)p->nslots, sizeof *p->state);
 	p->seq = calloc((size_t)p->nslots, sizeof *p->seq);
@@ -891,7 +891,7 @@ static semqr_status band_tiles(const semqr__band *b, const semqr__scan_plan *pla
 			give_back(e->p, slot);
 			return SEMQR_OK;
 		}
-		semqr_status st = semqr__device_run(d, plan, &t, &e->p->slots[slot], sum, err);
+		semqr_status st = semqr__device_run(d, plan, &t, slot, &e->p->slots[slot], sum, err);
 		if (st != SEMQR_OK) {
 			give_back(e->p, slot);
 			return st;
