@@ -91,10 +91,11 @@ static void corrupt_block(int b, int count, int marked)
 
 static void test_names_and_defaults(void **state)
 {
-	semqr_decode_options o = { false, false };
+	semqr_decode_options o = { false, false, false };
 	semqr_decode_options_init(&o);
 	assert_true(o.try_mirrored);
 	assert_true(o.use_erasures);
+	assert_true(o.use_padding);
 	assert_string_equal(semqr_ecc_name(SEMQR_ECC_L), "L");
 	assert_string_equal(semqr_ecc_name(SEMQR_ECC_H), "H");
 	assert_string_equal(semqr_mode_name(SEMQR_MODE_NUMERIC), "numeric");
@@ -307,8 +308,11 @@ static void test_version_information(void **state)
  * budget less the 2 check codewords every erasure decoding leaves). */
 static void test_erasures(void **state)
 {
-	semqr_decode_options no_erasures;
-	semqr_decode_options_init(&no_erasures);
+	/* The Reed-Solomon stage alone: no padding assumed (test_padding). */
+	semqr_decode_options rs, no_erasures;
+	semqr_decode_options_init(&rs);
+	rs.use_padding = false;
+	no_erasures = rs;
 	no_erasures.use_erasures = false;
 	semqr_decoded d;
 	test_rng_seed(&rng, 0x5EED0001);
@@ -318,7 +322,7 @@ static void test_erasures(void **state)
 	map_symbol();
 	assert_int_equal(map.budget, 18);
 	corrupt_block(1, 12, 12);
-	expect_message(NULL, &d);
+	expect_message(&rs, &d);
 	assert_true(d.erasures[1] > 0);
 	assert_true(2 * d.errors[1] + d.erasures[1] <= 16);
 	assert_int_equal(d.erasures_total, d.erasures[1]);
@@ -330,13 +334,13 @@ static void test_erasures(void **state)
 	 * equally reliable codewords cannot help. */
 	make_symbol(5, SEMQR_ECC_Q, 6);
 	corrupt_block(1, 12, 0);
-	expect_failure(NULL, SEMQR_ERR_DECODE, "1 of 4 Reed-Solomon blocks beyond correction");
+	expect_failure(&rs, SEMQR_ERR_DECODE, "1 of 4 Reed-Solomon blocks beyond correction");
 
 	/* 16 marked wrong codewords in every block: the whole erasure budget. */
 	make_symbol(5, SEMQR_ECC_Q, 6);
 	for (int b = 0; b < 4; b++)
 		corrupt_block(b, 16, 16);
-	expect_message(NULL, &d);
+	expect_message(&rs, &d);
 	for (int b = 0; b < 4; b++)
 		assert_true(d.erasures[b] > 0 && 2 * d.errors[b] + d.erasures[b] <= 16);
 	assert_true(d.ec_unused > 0.0);
@@ -345,12 +349,12 @@ static void test_erasures(void **state)
 	/* 18 marked: the whole budget would leave no check, so it fails. */
 	make_symbol(5, SEMQR_ECC_Q, 6);
 	corrupt_block(1, 18, 18);
-	expect_failure(NULL, SEMQR_ERR_DECODE, "block 2 (33 codewords, 18 EC)");
+	expect_failure(&rs, SEMQR_ERR_DECODE, "block 2 (33 codewords, 18 EC)");
 
 	/* 10 marked plus 3 unmarked wrong codewords: 2 * 3 + 10 = 16. */
 	make_symbol(5, SEMQR_ECC_Q, 6);
 	corrupt_block(3, 13, 10);
-	expect_message(NULL, &d);
+	expect_message(&rs, &d);
 	assert_int_equal(d.errors[3], 3);
 	assert_int_equal(d.erasures[3], 10);
 	semqr_decoded_free(&d);
@@ -373,18 +377,18 @@ static void test_erasures(void **state)
 		restored++;
 	}
 	assert_int_equal(restored, 5);
-	expect_message(NULL, &d);
+	expect_message(&rs, &d);
 	assert_true(d.erasures[0] > 0);
 	semqr_decoded_free(&d);
 
 	/* One more than the erasure budget, marked: fails, naming the block. */
 	make_symbol(5, SEMQR_ECC_Q, 6);
 	corrupt_block(2, 17, 17);
-	expect_failure(NULL, SEMQR_ERR_DECODE, "block 3 (34 codewords, 18 EC)");
+	expect_failure(&rs, SEMQR_ERR_DECODE, "block 3 (34 codewords, 18 EC)");
 	/* 10 marked plus 4 unmarked: 2 * 4 + 10 = 18 > 16. */
 	make_symbol(5, SEMQR_ECC_Q, 6);
 	corrupt_block(2, 14, 10);
-	expect_failure(NULL, SEMQR_ERR_DECODE, "beyond correction");
+	expect_failure(&rs, SEMQR_ERR_DECODE, "beyond correction");
 }
 
 /* Random damage beyond the budget of one block never yields a payload.
@@ -396,6 +400,10 @@ static void test_beyond_capacity(void **state)
 	static const struct { int v; semqr_ecc e; } syms[] = {
 		{ 1, SEMQR_ECC_L }, { 2, SEMQR_ECC_M }, { 5, SEMQR_ECC_Q },
 	};
+	/* The Reed-Solomon stage alone: no padding assumed (test_padding). */
+	semqr_decode_options rs;
+	semqr_decode_options_init(&rs);
+	rs.use_padding = false;
 	test_rng_seed(&rng, 0x5EED0002);
 	int trials = 0;
 	for (int t = 0; t < 200; t++) {
@@ -410,11 +418,103 @@ static void test_beyond_capacity(void **state)
 		corrupt_block(b, count, marked);
 		semqr_decoded d;
 		semqr_error err;
-		assert_int_not_equal(decode(NULL, &d, &err), SEMQR_OK);
+		assert_int_not_equal(decode(&rs, &d, &err), SEMQR_OK);
 		assert_null(d.payload);
 		trials++;
 	}
 	print_message("%d symbols damaged beyond their budget, none decoded\n", trials);
+}
+
+/* Padding-aware decoding (decode.c, decode_padded). "QR-CODE 42" takes 9 of
+ * the 44 data codewords of a 3-M symbol (68 bits and the terminator), the
+ * other 35 are pads. With 6 wrong codewords outside the pads and 10 in
+ * them (16 in all, beyond errors-only's 13) it decodes with the pads, all
+ * 16 counted as errors, and fails without. The same in a 5-Q symbol (four
+ * blocks, budget 18): 3 wrong EC codewords and every data codeword of block
+ * 3 (pads) wrong. A message that fills the capacity has no pads: 16 wrong
+ * codewords fail with padding on. And it never decodes wrong: 1500 trials
+ * of the short 3-M message with 14 to 40 random codewords wrong, and 500
+ * with all 70 replaced by random bytes, decode either the exact message or
+ * nothing. */
+static void test_padding(void **state)
+{
+	semqr_decode_options no_padding;
+	semqr_decode_options_init(&no_padding);
+	no_padding.use_padding = false;
+	semqr_decoded d;
+	test_rng_seed(&rng, 0x5EED0003);
+
+	make_symbol(3, SEMQR_ECC_M, 2);
+	map_symbol();
+	assert_int_equal(map.lay.blocks, 1);
+	int outside[35], inside[35];
+	for (int i = 0; i < 35; i++) {
+		outside[i] = i < 9 ? i : 44 + (i - 9); /* the message's 9, the 26 EC */
+		inside[i] = 9 + i;                     /* the pads */
+	}
+	for (int i = 0; i < 6; i++)
+		test_corrupt_codeword(&map, &rng, dark, 0, outside[5 * i + 1], false);
+	for (int i = 0; i < 10; i++)
+		test_corrupt_codeword(&map, &rng, dark, 0, inside[3 * i + 2], false);
+	expect_failure(&no_padding, SEMQR_ERR_DECODE, "beyond correction");
+	expect_message(NULL, &d);
+	assert_true(d.pad_codewords > 0 && d.pad_codewords <= 35);
+	assert_int_equal(d.errors_total, 16);
+	semqr_decoded_free(&d);
+
+	make_symbol(5, SEMQR_ECC_Q, 6);
+	map_symbol();
+	assert_int_equal(map.lay.blocks, 4);
+	int data3 = map.lay.short_data + (3 >= map.lay.short_count);
+	for (int k = 0; k < data3; k++)
+		test_corrupt_codeword(&map, &rng, dark, 3, k, false);
+	for (int k = 0; k < 3; k++)
+		test_corrupt_codeword(&map, &rng, dark, 3, data3 + 5 * k, false);
+	expect_failure(&no_padding, SEMQR_ERR_DECODE, "block 4");
+	expect_message(NULL, &d);
+	assert_true(d.pad_codewords > 0);
+	assert_int_equal(d.errors[3], data3 + 3);
+	semqr_decoded_free(&d);
+
+	/* 42 bytes: 4 + 8 + 336 bits of 352, no pad codeword. */
+	static const char full[] = "0123456789abcdefghijklmnopqrstuvwxyz!?-+*/";
+	semqr_error err;
+	if (test_encode_forced((const uint8_t *)full, strlen(full), 3, SEMQR_ECC_M, 2,
+	                       SEMQR_MODE_BYTE, &symbol, &err) != SEMQR_OK)
+		fail_msg("encode: %s", err.message);
+	semqr_symbol_to_soft(&symbol, dark);
+	map_symbol();
+	for (int i = 0; i < 16; i++)
+		test_corrupt_codeword(&map, &rng, dark, 0, 4 * i + 1, false);
+	assert_int_not_equal(decode(NULL, &d, &err), SEMQR_OK);
+	assert_null(d.payload);
+
+	int decoded = 0, failed = 0;
+	for (int t = 0; t < 2000; t++) {
+		make_symbol(3, SEMQR_ECC_M, t % 8);
+		map_symbol();
+		int count = t < 1500 ? 14 + (int)test_rng_below(&rng, 27) : 70;
+		test_corrupt_block(&map, &rng, dark, 0, count, 0);
+		if (t >= 1500) /* random bytes: every data module a coin flip */
+			for (int k = 0; k < 70; k++)
+				for (int bit = 0; bit < 8; bit++)
+					dark[map.order[8 * map.at[0][k] + bit]] =
+					    test_rng_below(&rng, 2) ? 1.0f : 0.0f;
+		semqr_status st = decode(NULL, &d, &err);
+		if (st == SEMQR_OK) {
+			assert_true(t < 1500);
+			assert_int_equal(d.payload_len, strlen(message));
+			assert_memory_equal(d.payload, message, strlen(message));
+			semqr_decoded_free(&d);
+			decoded++;
+		} else {
+			assert_null(d.payload);
+			failed++;
+		}
+	}
+	print_message("padding: %d of 2000 damaged symbols decoded (all exact), %d not\n", decoded,
+	              failed);
+	assert_true(decoded > 100 && failed > 500);
 }
 
 /* Soft noise over whole symbols: every module is damaged (p uniform in
@@ -506,6 +606,7 @@ int main(void)
 		cmocka_unit_test(test_version_information),
 		cmocka_unit_test(test_erasures),
 		cmocka_unit_test(test_beyond_capacity),
+		cmocka_unit_test(test_padding),
 		cmocka_unit_test(test_soft_noise),
 		cmocka_unit_test(test_mirrored),
 		cmocka_unit_test(test_no_symbol),

@@ -99,6 +99,9 @@ static void decode(semqr_sampling_mode sampling, double retry_ms, found *f,
 	semqr_scan_decode_options_init(&o);
 	o.sampling = sampling;
 	o.retry_ms = retry_ms;
+	/* the retries' own gain: the pads of the plate's short messages would
+	 * decode most symbols at the first try */
+	o.decode.use_padding = false;
 	memset(f, 0, sizeof *f);
 	semqr_status st = semqr_decode_scan(scan, &o, collect, f, sum, &err);
 	if (st != SEMQR_OK)

@@ -67,6 +67,7 @@ static semqr_status decode_cells(const made *m, bool erasures, semqr_decoded *d)
 	semqr_decode_options o;
 	semqr_decode_options_init(&o);
 	o.use_erasures = erasures;
+	o.use_padding = false; /* the erasures' own effect */
 	semqr_soft_matrix sm = {m->s->size, dark};
 	semqr_error err;
 	semqr_status st = semqr_decode_matrix(&sm, &o, d, &err);

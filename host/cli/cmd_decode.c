@@ -67,12 +67,16 @@ static void usage(FILE *f)
 	"  --raw              with --pure: write only the payload bytes, nothing else\n"
 	"  --no-mirror        do not try the mirrored (transposed) symbol\n"
 	"  --no-erasures      correct errors only, never erase unreliable modules\n"
+	"  --no-padding       never assume a short message's pad codewords (see \"pad_codewords\")\n"
 	"  -o, --output FILE  write to FILE instead of stdout\n"
 	"  -h, --help         show this help\n\n"
 	"A decoded symbol gives {\"type\":\"symbol\", \"file\", \"payload\" (UTF-8 text;\n"
 	"bytes that are not valid UTF-8 appear as \\u00NN), \"payload_hex\" (the exact bytes),\n"
 	"\"version\", \"level\", \"mask\", \"mirrored\", \"eci\", \"segments\", \"errors\",\n"
-	"\"erasures\", \"ec_unused\", \"structured_append\"}; for scans also \"polarity\"\n"
+	"\"erasures\", \"ec_unused\", \"pad_codewords\" (data codewords taken as the\n"
+	"standard's padding after a short message, where the symbol decoded only with\n"
+	"them; 0 otherwise; errors include those the padding corrected),\n"
+	"\"structured_append\"}; for scans also \"polarity\"\n"
 	"(\"dark\" or \"bright\" modules), \"corners_px\" (module corners (0,0), (size,0),\n"
 	"(size,size), (0,size) as [x,y]; pixel (x,y) covers [x,x+1) x [y,y+1)),\n"
 	"\"center_px\", \"center_nm\" and \"module_nm\" (null when the pixel size is\n"
@@ -115,8 +119,11 @@ static void print_decoded(FILE *f, const semqr_decoded *d)
 			fprintf(f, ",\"eci\":%d", s->eci);
 		fputc('}', f);
 	}
-	fprintf(f, "],\"errors\":%d,\"erasures\":%d,\"ec_unused\":%.4f,\"format_errors\":%d",
-	        d->errors_total, d->erasures_total, d->ec_unused, d->format_distance);
+	fprintf(f,
+	        "],\"errors\":%d,\"erasures\":%d,\"ec_unused\":%.4f,\"pad_codewords\":%d,"
+	        "\"format_errors\":%d",
+	        d->errors_total, d->erasures_total, d->ec_unused, d->pad_codewords,
+	        d->format_distance);
 	if (d->structured_append)
 		fprintf(f, ",\"structured_append\":{\"index\":%d,\"total\":%d,\"parity\":%d}",
 		        d->sa_index, d->sa_total, d->sa_parity);
@@ -429,6 +436,7 @@ int semqr_cmd_decode(int argc, char **argv)
 		{"raw", no_argument, NULL, 'r'},
 		{"no-mirror", no_argument, NULL, 'M'},
 		{"no-erasures", no_argument, NULL, 'E'},
+		{"no-padding", no_argument, NULL, 'Q'},
 		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{"device", required_argument, NULL, 'd'},
@@ -472,6 +480,7 @@ int semqr_cmd_decode(int argc, char **argv)
 		case 'r': raw = 1; break;
 		case 'M': opts.try_mirrored = false; break;
 		case 'E': opts.use_erasures = false; break;
+		case 'Q': opts.use_padding = false; break;
 		case 'o': output = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'd': sopts_decode.device = optarg; break;

@@ -12,7 +12,9 @@
  *    codeword; a codeword's reliability is the least reliability |p - 0.5| of
  *    its modules. Codewords are de-interleaved into their blocks.
  * 4. Each Reed-Solomon block is corrected (see correct_block), within the
- *    budget ec - p (p: misdecode protection of table 9).
+ *    budget ec - p (p: misdecode protection of table 9). When blocks fail
+ *    and use_padding is set, the message is assumed to end early, with the
+ *    standard's pad codewords after it (see decode_padded).
  * 5. The data codewords of all blocks, in block order, are parsed into
  *    segments (decode_segments.c).
  * When the matrix fails and try_mirrored is set, its transpose (the mirror
@@ -36,6 +38,9 @@ typedef struct workspace {
 	int block_of[SEMQR_CODEWORDS_MAX], index_of[SEMQR_CODEWORDS_MAX];
 	uint8_t block[SEMQR_BLOCKS_MAX][SEMQR_BLOCK_LEN_MAX];   /* received, then corrected */
 	float reliability[SEMQR_BLOCKS_MAX][SEMQR_BLOCK_LEN_MAX];
+	uint8_t failed[SEMQR_BLOCKS_MAX];                      /* 1: left as received */
+	uint8_t trial[SEMQR_BLOCK_LEN_MAX];                    /* decode_padded's */
+	float trial_rel[SEMQR_BLOCK_LEN_MAX];
 	uint8_t data[SEMQR_CODEWORDS_MAX];
 } workspace;
 
@@ -43,6 +48,7 @@ void semqr_decode_options_init(semqr_decode_options *opts)
 {
 	opts->try_mirrored = true;
 	opts->use_erasures = true;
+	opts->use_padding = true;
 }
 
 void semqr_decoded_free(semqr_decoded *d)
@@ -220,6 +226,148 @@ static int correct_block(uint8_t *block, const float *rel, int n, int ec, int bu
 	return -1;
 }
 
+/* ---- padding-aware decoding ------------------------------------------- */
+
+/* A message shorter than the symbol's data capacity is followed by the
+ * terminator and then pad codewords, 0xEC and 0x11 alternately, up to the
+ * capacity (ISO/IEC 18004:2015 7.4.10), so every pad codeword is known once
+ * the message's length is: a symbol whose blocks fail can still decode when
+ * its errors outside the pads are within the code's reach. For P trailing
+ * pad codewords (the last P of the data codewords in block order) the
+ * failed blocks get the pad values there, marked fully reliable so that no
+ * erasure takes them, and are corrected again (correct_block) within the
+ * budget less PAD_SPARE; a correction that changes a pad position refutes
+ * P, as does a block that decoded on its own without the pads there.
+ * P is estimated from the received data codewords: with a codeword error
+ * rate of about PAD_ERROR_RATE, the log-likelihood of P pads against
+ * random message bytes gains log(256 (1 - rate)) for every one of the last
+ * P codewords that equals its pad value and log(256 rate / 255) for every
+ * one that does not, a walk that rises through the pads and falls beyond
+ * them; its maximum P* (when above 0) is tried, then P* - 1 down to
+ * P* - PAD_BELOW (fewer pads assumed: still right when P* overshoots the
+ * message's end by a codeword that equals its pad value by chance).
+ * Why the spare: every hypothesis is another chance for a block to decode
+ * to a wrong codeword that happens to agree with the pads; with PAD_SPARE
+ * more check codewords left unused, each wrong trial passes with
+ * probability below about 256^-(PAD_SPARE + SEMQR__ERASURE_SPARE) when it
+ * uses erasures (256^-PAD_SPARE times a vanishing sphere fraction when not).
+ * Returns 1 with every block corrected in place and out's per-block counts
+ * and pad_codewords set (errors count the pad positions that differed from
+ * the received values), else 0 with the blocks untouched. */
+#define PAD_SPARE 2
+#define PAD_ERROR_RATE 0.3
+#define PAD_BELOW 3
+
+/* The pad value of the data codeword at index g of total data codewords
+ * `data` when the last p are pads (only p's parity matters). */
+static int pad_value(int g, int data, int p)
+{
+	return (g - data + p) % 2 == 0 ? 0xEC : 0x11;
+}
+
+static int decode_padded(workspace *w, semqr_block_layout lay, int budget, bool use_erasures,
+                         semqr_decoded *out)
+{
+	int data = lay.blocks * lay.short_data + (lay.blocks - lay.short_count);
+	int start[SEMQR_BLOCKS_MAX + 1]; /* first data index of each block */
+	start[0] = 0;
+	for (int b = 0; b < lay.blocks; b++)
+		start[b + 1] = start[b] + lay.short_data + (b >= lay.short_count);
+	/* The received data codeword g is w->block[b][g - start[b]] for failed
+	 * blocks; decoded blocks hold their corrected values. */
+	const double hit = log(256.0 * (1.0 - PAD_ERROR_RATE)),
+	             miss = log(256.0 * PAD_ERROR_RATE / 255.0);
+	/* A pad's value depends on the parity of P (the first pad is 0xEC):
+	 * one walk per parity, walk[q] adding codeword g as if P were of
+	 * parity q; P = p takes walk[p % 2]. */
+	double walk[2] = {0.0, 0.0}, best = 0.0;
+	int best_p = 0;
+	for (int p = 1, b = lay.blocks - 1; p < data; p++) {
+		int g = data - p;
+		while (g < start[b])
+			b--;
+		int v = w->block[b][g - start[b]];
+		for (int q = 0; q < 2; q++)
+			walk[q] += v == pad_value(g, data, q) ? hit : miss;
+		if (walk[p % 2] > best) {
+			best = walk[p % 2];
+			best_p = p;
+		}
+	}
+	int budget_pad = budget - PAD_SPARE;
+	if (best_p == 0 || budget_pad < 2)
+		return 0;
+	for (int p = best_p; p >= 1 && p > best_p - 1 - PAD_BELOW; p--) {
+		int ok = 1;
+		int errors[SEMQR_BLOCKS_MAX], erasures[SEMQR_BLOCKS_MAX], fixed[SEMQR_BLOCKS_MAX];
+		/* blocks that decoded must hold the pads already */
+		for (int b = 0; b < lay.blocks && ok; b++) {
+			fixed[b] = 0;
+			if (w->failed[b])
+				continue;
+			for (int g = start[b] > data - p ? start[b] : data - p; g < start[b + 1]; g++)
+				ok &= w->block[b][g - start[b]] == pad_value(g, data, p);
+		}
+		for (int b = 0; b < lay.blocks && ok; b++) {
+			if (!w->failed[b])
+				continue;
+			int n = start[b + 1] - start[b] + lay.ec;
+			memcpy(w->trial, w->block[b], (size_t)n);
+			memcpy(w->trial_rel, w->reliability[b], (size_t)n * sizeof(float));
+			int first = start[b] > data - p ? start[b] : data - p;
+			for (int g = first; g < start[b + 1]; g++) {
+				uint8_t v = (uint8_t)pad_value(g, data, p);
+				fixed[b] += w->trial[g - start[b]] != v;
+				w->trial[g - start[b]] = v;
+				w->trial_rel[g - start[b]] = 0.5f;
+			}
+			uint8_t before[SEMQR_BLOCK_LEN_MAX];
+			memcpy(before, w->trial, (size_t)n);
+			if (correct_block(w->trial, w->trial_rel, n, lay.ec, budget_pad, use_erasures,
+			                  &errors[b], &erasures[b]) != 0) {
+				ok = 0;
+				break;
+			}
+			for (int g = first; g < start[b + 1]; g++)
+				ok &= w->trial[g - start[b]] == before[g - start[b]];
+		}
+		if (!ok)
+			continue;
+		/* P holds for every block: take the corrections. */
+		out->errors_total = out->erasures_total = 0;
+		out->ec_unused = 1.0;
+		for (int b = 0; b < lay.blocks; b++) {
+			if (!w->failed[b]) {
+				out->errors_total += out->errors[b];
+				out->erasures_total += out->erasures[b];
+				double unused = 1.0 - (double)(2 * out->errors[b] + out->erasures[b]) / budget;
+				out->ec_unused = unused < out->ec_unused ? unused : out->ec_unused;
+				continue;
+			}
+			/* corrected again, now to keep */
+			int n = start[b + 1] - start[b] + lay.ec;
+			int first = start[b] > data - p ? start[b] : data - p;
+			for (int g = first; g < start[b + 1]; g++) {
+				w->block[b][g - start[b]] = (uint8_t)pad_value(g, data, p);
+				w->reliability[b][g - start[b]] = 0.5f;
+			}
+			int e = 0, f = 0;
+			correct_block(w->block[b], w->reliability[b], n, lay.ec, budget_pad, use_erasures,
+			              &e, &f);
+			out->errors[b] = e + fixed[b];
+			out->erasures[b] = f;
+			out->ec_capacity[b] = budget;
+			out->errors_total += e + fixed[b];
+			out->erasures_total += f;
+			double unused = 1.0 - (double)(2 * e + f) / budget;
+			out->ec_unused = unused < out->ec_unused ? unused : out->ec_unused;
+		}
+		out->pad_codewords = p;
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- one orientation, one format -------------------------------------- */
 
 /* Decodes w->dark as a symbol of `version` with the format fc. On failure
@@ -261,8 +409,10 @@ static semqr_status decode_with_format(workspace *w, int version, const format_c
 		int data_len = lay.short_data + (b >= lay.short_count);
 		int n = data_len + lay.ec;
 		int e = 0, f = 0;
+		w->failed[b] = 0;
 		if (correct_block(w->block[b], w->reliability[b], n, lay.ec, budget,
 		                  opts->use_erasures, &e, &f) != 0) {
+			w->failed[b] = 1;
 			if (failed++ == 0)
 				first_failed = b;
 			continue;
@@ -277,6 +427,9 @@ static semqr_status decode_with_format(workspace *w, int version, const format_c
 		memcpy(w->data + ndata, w->block[b], (size_t)data_len);
 		ndata += (size_t)data_len;
 	}
+	out->pad_codewords = 0;
+	if (failed && opts->use_padding && decode_padded(w, lay, budget, opts->use_erasures, out))
+		failed = 0;
 	if (failed) {
 		int n = lay.short_data + (first_failed >= lay.short_count) + lay.ec;
 		return semqr__fail(err, SEMQR_ERR_DECODE,
@@ -287,6 +440,15 @@ static semqr_status decode_with_format(workspace *w, int version, const format_c
 		                   first_failed + 1, n, lay.ec, budget);
 	}
 
+	if (out->pad_codewords) {
+		/* decode_padded corrected every block in place */
+		ndata = 0;
+		for (int b = 0; b < lay.blocks; b++) {
+			int data_len = lay.short_data + (b >= lay.short_count);
+			memcpy(w->data + ndata, w->block[b], (size_t)data_len);
+			ndata += (size_t)data_len;
+		}
+	}
 	out->version = version;
 	out->ecc = fc->ecc;
 	out->mask = fc->mask;

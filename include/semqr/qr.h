@@ -117,6 +117,8 @@ typedef struct semqr_soft_matrix {
 typedef struct semqr_decode_options {
 	bool try_mirrored;   /* also try the transposed matrix (default true) */
 	bool use_erasures;   /* when errors alone fail, erase least reliable modules (default true) */
+	bool use_padding;    /* when blocks fail, assume the message ends early and its pad
+	                        codewords (0xEC, 0x11) fill the rest (default true) */
 } semqr_decode_options;
 
 void semqr_decode_options_init(semqr_decode_options *opts);
@@ -168,6 +170,8 @@ typedef struct semqr_decoded {
 	                                      misdecode protection) */
 	int errors_total, erasures_total;
 	double ec_unused;       /* min over blocks of 1 - (2e + f) / budget, in [0, 1] */
+	int pad_codewords;      /* trailing data codewords taken as known padding (use_padding),
+	                           0 when the blocks decoded without */
 } semqr_decoded;
 
 /* Decodes a soft matrix. On SEMQR_OK *out holds the result, which the caller

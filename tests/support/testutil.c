@@ -103,8 +103,8 @@ static int pick(test_rng *r, int *a, int i, int n)
 }
 
 /* Damages codeword k of block b as test_corrupt_block describes. */
-static void corrupt_codeword(const test_codeword_map *map, test_rng *r, float *dark, int b, int k,
-                             bool marked)
+void test_corrupt_codeword(const test_codeword_map *map, test_rng *r, float *dark, int b, int k,
+                           bool marked)
 {
 	const int *mod = &map->order[8 * map->at[b][k]];
 	int flips = 1 + (int)test_rng_below(r, 8);
@@ -127,5 +127,5 @@ void test_corrupt_block(const test_codeword_map *map, test_rng *r, float *dark, 
 	for (int i = 0; i < n; i++)
 		idx[i] = i;
 	for (int i = 0; i < count; i++)
-		corrupt_codeword(map, r, dark, b, pick(r, idx, i, n), i < marked);
+		test_corrupt_codeword(map, r, dark, b, pick(r, idx, i, n), i < marked);
 }

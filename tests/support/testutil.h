@@ -77,6 +77,13 @@ typedef struct test_codeword_map {
  * placement order and de-interleaving map. */
 void test_codeword_map_build(int version, semqr_ecc ecc, test_codeword_map *map);
 
+/* Corrupts codeword k of block b in the soft matrix dark (values 0..1,
+ * indexed as the symbol's modules): 1..8 distinct random bits flip (p -> 1 -
+ * p); when `marked`, all eight modules then move to 0.5 +- TEST_UNSURE on
+ * the side of their new hard value. */
+void test_corrupt_codeword(const test_codeword_map *map, test_rng *r, float *dark, int b, int k,
+                           bool marked);
+
 /* Corrupts `count` distinct random codewords (0 <= count <= block length) of
  * block b in the soft matrix dark (values 0..1, indexed as the symbol's
  * modules): in each, 1..8 distinct random bits flip (p -> 1 - p). The first
