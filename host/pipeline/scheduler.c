@@ -902,49 +902,61 @@ static semqr_status band_tiles(const semqr__band *b, const semqr__scan_plan *pla
 	return SEMQR_OK;
 }
 
-/* The device of the scan decoder, chosen on a thread of its own while the
- * scan's noise is measured: the first call into OpenCL loads and starts the
- * platform's libraries, some 20 ms with PoCL. */
+/* The device of the scan decoder: its description, or why none was
+ * chosen (reported only when the device is needed). */
 typedef struct device_choice {
-	const char *spec;
 	semqr_cl_device_info dev;
 	semqr_status st;
 	semqr_error err;
-	pthread_t thread;
-	int threaded;
 } device_choice;
 
-static void *device_choice_main(void *arg)
+/* The scan's noise, measured on a thread of its own while the calling thread
+ * chooses the device: the first call into OpenCL loads and starts the
+ * platform's libraries, some 20 ms with PoCL. The OpenCL calls stay on the
+ * calling thread: LLVM, which PoCL loads, gives the thread that first calls
+ * it an alternate signal stack of its own, which AddressSanitizer then
+ * fails to release when that thread ends. */
+typedef struct noise_job {
+	semqr_scan *scan;
+	int page;
+	semqr__noise_level noise;
+	semqr_status st;
+	semqr_error err;
+} noise_job;
+
+static void *noise_job_main(void *arg)
 {
-	device_choice *c = arg;
-	c->st = semqr_cl_select_device(c->spec, &c->dev, &c->err);
+	noise_job *j = arg;
+	j->st = semqr__noise_measure(j->scan, j->page, &j->noise, &j->err);
 	return NULL;
 }
 
-/* Starts choosing; chosen on the calling thread when no thread starts. */
-static void device_choice_start(device_choice *c, const char *spec)
+/* Measures the noise of the scan's page into *noise (its status returned,
+ * its error in *err) while choosing the device for spec into *choice (on
+ * this thread alone when no thread starts). */
+static semqr_status noise_and_device(semqr_scan *scan, int page, const char *spec,
+                                     semqr__noise_level *noise, device_choice *choice,
+                                     semqr_error *err)
 {
-	memset(c, 0, sizeof *c);
-	c->spec = spec;
-	c->threaded = pthread_create(&c->thread, NULL, device_choice_main, c) == 0;
-	if (!c->threaded)
-		device_choice_main(c);
-}
-
-/* Waits for the choice; returns its status, its error in *err. */
-static semqr_status device_choice_wait(device_choice *c, semqr_error *err)
-{
-	if (c->threaded) {
-		pthread_join(c->thread, NULL);
-		c->threaded = 0;
-	}
-	if (c->st != SEMQR_OK && err)
-		*err = c->err;
-	return c->st;
+	noise_job j;
+	memset(&j, 0, sizeof j);
+	j.scan = scan;
+	j.page = page;
+	pthread_t thread;
+	int threaded = pthread_create(&thread, NULL, noise_job_main, &j) == 0;
+	choice->st = semqr_cl_select_device(spec, &choice->dev, &choice->err);
+	if (threaded)
+		pthread_join(thread, NULL);
+	else
+		noise_job_main(&j);
+	*noise = j.noise;
+	if (j.st != SEMQR_OK && err)
+		*err = j.err;
+	return j.st;
 }
 
 /* The decoding proper, band after band, once the plan (and for a registered
- * stack its drift) is made and the device chosen (choice, waited for here).
+ * stack its drift) is made and the device chosen (choice).
  * The band reader starts before the device stages are set up, so that the
  * first band is read while the device's programs load, unless a registered
  * stack's reader needs the device itself. */
@@ -965,9 +977,11 @@ static semqr_status decode_bands(semqr_scan *scan, const semqr__scan_plan *plan_
 	if (st == SEMQR_OK && !sp->drift)
 		st = semqr__band_reader_start(&L.grid, (size_t)plan.bits / 8, source_read,
 		                              source_fix, &src, &reader, err);
-	semqr_status dst = device_choice_wait(choice, st == SEMQR_OK ? err : NULL);
-	if (st == SEMQR_OK)
-		st = dst;
+	if (st == SEMQR_OK && choice->st != SEMQR_OK) {
+		st = choice->st;
+		if (err)
+			*err = choice->err;
+	}
 	semqr__tile_device d;
 	int have_device = 0;
 	if (st == SEMQR_OK) {
@@ -1057,23 +1071,18 @@ semqr_status semqr__decode_scan_grouped(semqr_scan *scan, const semqr_scan_decod
 	if (st != SEMQR_OK)
 		return st;
 	device_choice choice;
-	device_choice_start(&choice, opts->device);
 	semqr__noise_level noise;
-	if ((st = semqr__noise_measure(scan, info.pages == 1 ? 0 : opts->page, &noise, err)) !=
-	    SEMQR_OK) {
-		device_choice_wait(&choice, NULL);
+	if ((st = noise_and_device(scan, info.pages == 1 ? 0 : opts->page, opts->device, &noise,
+	                           &choice, err)) != SEMQR_OK)
 		return st;
-	}
 	if (noise.samples > 0) {
 		sum->noise_level = noise.level;
 		sum->noise_sd = noise.sd;
 		sum->noise_quanta = noise.quanta;
 	}
 	semqr__scan_plan plan;
-	if ((st = make_plan(opts, &info, &noise, &plan, err)) != SEMQR_OK) {
-		device_choice_wait(&choice, NULL);
+	if ((st = make_plan(opts, &info, &noise, &plan, err)) != SEMQR_OK)
 		return st;
-	}
 
 	sum->width = plan.width;
 	sum->height = plan.height;
@@ -1097,7 +1106,6 @@ semqr_status semqr__decode_scan_grouped(semqr_scan *scan, const semqr_scan_decod
 	sum->denoise_sigma_px = plan.sigma * plan.scale;
 	if (!plan.resolved) {
 		/* no device stage runs: the device is not needed */
-		device_choice_wait(&choice, NULL);
 		sum->seconds_total = semqr__now() - t_start;
 		return SEMQR_OK;
 	}
@@ -1107,7 +1115,6 @@ semqr_status semqr__decode_scan_grouped(semqr_scan *scan, const semqr_scan_decod
 		/* The averaged frames come as 16-bit grey (pipeline/stack_rows.h). */
 		plan.bits = 16;
 		if ((st = stack_prepare(scan, &info, opts, sum, &sp, err)) != SEMQR_OK) {
-			device_choice_wait(&choice, NULL);
 			semqr__drift_destroy(sp.drift);
 			sum->seconds_total = semqr__now() - t_start;
 			return st;
