@@ -281,8 +281,9 @@ static semqr_status finish(semqr__tile_device *w, const semqr__tile *tile, semqr
  * kernel under its stage's label (cl/cl_internal.h: semqr__cl_stage), so
  * that the queue runs them without the host waiting in between and the
  * profiling events time them afterwards. Nothing here waits. A and B are
- * slot k's images. At scale 2 the tile is binned into A (the load stage),
- * then flattened from A. */
+ * slot k's images. At scale 2 the tile is binned into the scratch (the load
+ * stage), then flattened from it (the scratch, used by every tile, stays in
+ * the caches; denoise and binarize reuse it later). */
 static semqr_status enqueue_stages(semqr__tile_device *w, const semqr__scan_plan *plan,
                                    const semqr__tile *tile, int k, semqr_error *err)
 {
@@ -290,7 +291,7 @@ static semqr_status enqueue_stages(semqr__tile_device *w, const semqr__scan_plan
 	int bw = tile->det_w + 2 * plan->dpad, bh = tile->det_h + 2 * plan->dpad;
 	int rd = plan->rd, p = plan->dpad;
 	semqr__plane in = {w->in, 0, sbw, sbw, sbh};
-	semqr__plane binned = {w->a[k], 0, bw, bw, bh};
+	semqr__plane binned = {w->scratch, 0, bw, bw, bh};
 	semqr__plane b = {w->b[k], 0, bw, bw, bh};
 	semqr__plane din = {w->b[k], (size_t)rd * (size_t)bw + (size_t)rd, bw, bw - 2 * rd,
 	                    bh - 2 * rd};
