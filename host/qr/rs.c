@@ -65,17 +65,30 @@ void semqr__rs_encode(const uint8_t *data, int ndata, int ec, uint8_t *ecc_out)
 	}
 }
 
-/* S_i = c(alpha^i) for i < ec, by Horner's rule; returns 1 when any is nonzero. */
+/* Adds value v at exponent e (the term v x^e of a received word) to the
+ * syndromes: S_i += v alpha^(i e) for i < ec, in the log domain (v != 0). */
+static void add_term(uint8_t s[EC_MAX], int ec, uint8_t v, int e)
+{
+	int idx = semqr__gf_log_table[v], step = e % 255;
+	for (int i = 0; i < ec; i++) {
+		s[i] ^= semqr__gf_exp_table[idx];
+		idx += step;
+		if (idx >= 255)
+			idx -= 255;
+	}
+}
+
+/* S_i = c(alpha^i) for i < ec, c[j] the coefficient of x^(n-1-j), term by
+ * term (add_term); returns 1 when any is nonzero. */
 static int syndromes(const uint8_t *c, int n, int ec, uint8_t s[EC_MAX])
 {
+	memset(s, 0, (size_t)ec);
+	for (int j = 0; j < n; j++)
+		if (c[j])
+			add_term(s, ec, c[j], n - 1 - j);
 	int nonzero = 0;
-	for (int i = 0; i < ec; i++) {
-		uint8_t x = semqr__gf_exp(i), v = 0;
-		for (int j = 0; j < n; j++)
-			v = semqr__gf_mul(v, x) ^ c[j];
-		s[i] = v;
-		nonzero |= v;
-	}
+	for (int i = 0; i < ec; i++)
+		nonzero |= s[i];
 	return nonzero != 0;
 }
 
@@ -199,6 +212,8 @@ int semqr__rs_decode(uint8_t *block, int n, int ec, const int *erasures, int ner
 	 * errors. deg roots, all simple, are needed: fewer means some locators lie
 	 * outside the block (or Lambda does not split), a zero derivative means a
 	 * repeated root; either way the damage exceeds what the code can locate. */
+	/* The corrected word's syndromes are the received ones plus those of
+	 * the corrections (linearity): they must all vanish. */
 	uint8_t fixed[SEMQR_BLOCK_LEN_MAX];
 	memcpy(fixed, block, (size_t)n);
 	int roots = 0;
@@ -210,11 +225,17 @@ int semqr__rs_decode(uint8_t *block, int n, int ec, const int *erasures, int ner
 		uint8_t den = poly_eval(dlambda, deg, xinv);
 		if (den == 0)
 			return -1;
-		fixed[j] ^= semqr__gf_mul(semqr__gf_exp(e),
-		                          semqr__gf_div(poly_eval(omega, ec - 1, xinv), den));
+		uint8_t mag = semqr__gf_mul(semqr__gf_exp(e),
+		                            semqr__gf_div(poly_eval(omega, ec - 1, xinv), den));
+		fixed[j] ^= mag;
+		if (mag)
+			add_term(s, ec, mag, e);
 		roots++;
 	}
-	if (roots != deg || syndromes(fixed, n, ec, s))
+	int residual = 0;
+	for (int i = 0; i < ec; i++)
+		residual |= s[i];
+	if (roots != deg || residual)
 		return -1;
 	memcpy(block, fixed, (size_t)n);
 	*errors = nerr;
