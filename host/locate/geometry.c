@@ -261,16 +261,21 @@ static double find_alignment(const semqr__grey_image *img, const double h[9], do
 	unsigned char ok[ALIGN_GRID][ALIGN_GRID];
 	/* Point (i, j) is module point (cu, cv) moved by (i, j) / 4 - 4 modules;
 	 * cu, cv and the moves are multiples of 1/4, so the sums are exact and
-	 * equal to those of a search position plus a module offset. */
+	 * equal to those of a search position plus a module offset. Each row's
+	 * positions first (h applied with its v terms taken once per row), then
+	 * its values: the loads of a row overlap. */
 	for (int j = 0; j < ALIGN_GRID; j++) {
-		/* h applied with its v terms taken once per row */
 		double v = cv + 0.25 * (j - ALIGN_STEPS) - 2.0;
 		double xv = h[1] * v + h[2], yv = h[4] * v + h[5], wv = h[7] * v + h[8];
+		double x[ALIGN_GRID], y[ALIGN_GRID];
 		for (int i = 0; i < ALIGN_GRID; i++) {
 			double u = cu + 0.25 * (i - ALIGN_STEPS) - 2.0, r = 1.0 / (h[6] * u + wv);
+			x[i] = (h[0] * u + xv) * r;
+			y[i] = (h[3] * u + yv) * r;
+		}
+		for (int i = 0; i < ALIGN_GRID; i++) {
 			int inside = 1;
-			g[j][i] = semqr__grey_bilinear(img, (h[0] * u + xv) * r, (h[3] * u + yv) * r,
-			                               &inside);
+			g[j][i] = semqr__grey_bilinear(img, x[i], y[i], &inside);
 			ok[j][i] = (unsigned char)inside;
 		}
 	}
