@@ -47,7 +47,8 @@ PEER_ORDER = ["zbar whole", "zbar tiles", "zxing whole", "zxing tiles", "quirc w
 ABLATION = [("all-on", "everything on (defaults)"), ("no-denoise", "--no-denoise"),
             ("sigma-third", "--denoise-sigma 2.042 (a third of a module)"),
             ("centre", "--sampling centre"), ("no-erasures", "--no-erasures"),
-            ("no-retry", "--retry-ms 0"), ("stack-mean", "--stack mean")]
+            ("no-padding", "--no-padding"), ("no-retry", "--retry-ms 0"),
+            ("stack-mean", "--stack mean")]
 
 
 # --- reading --------------------------------------------------------------
@@ -216,6 +217,10 @@ def pick(semqr, arg):
                      "run --parts dose first or pass --ablation-doses D1,D2")
         thr, below = threshold(dose["semqr"])
         doses = [d for d in (thr, below) if d is not None]
+        # and the lowest dose of the grid, where the rescues matter most
+        low = min(d for d in dose["semqr"] if d > 0)
+        if low not in doses:
+            doses.append(low)
     else:
         doses = [float(d) for d in arg.split(",")]
     lines += ["dose plate %g" % d for d in doses]
@@ -435,15 +440,19 @@ def ablation_section(semqr, lines):
     lines += ["## Ablation: what each low-dose step buys", "",
               "The same scans decoded with everything on (semqr's defaults: module-scale "
               "denoising, soft sampling with per-module reliability, erasures in Reed-Solomon, "
-              "retries of undecoded symbols (`--retry-ms`), registered stacks), then with one step "
-              "off at a time. Dose plates at semqr's 99 %% dose and the grid dose below it; "
+              "padding-aware decoding of short messages, retries of undecoded symbols "
+              "(`--retry-ms`), registered stacks), then with one step off at a time. Dose "
+              "plates at semqr's 99 %% dose, the grid dose below it and the grid's lowest; "
               "stacks (8 frames) at the lowest per-frame dose where the registered stack "
               "reached 99 %%; seeds %s. The default denoising sigma is 0.24 module (1.47 px "
               "at 6.125 px per module), where the decode rate against sigma peaks at every "
               "dose measured; `--denoise-sigma 2.042` is the third of a module used before "
               "(the noise measured in each scan, in the summary, does not change sigma: the "
               "peak does not move with the dose). `--sampling centre` keeps the retries, which "
-              "sample the denoised image; `--retry-ms 0` alone shows what they add."
+              "sample the denoised image; `--retry-ms 0` alone shows what they add. "
+              "`--no-padding` shows what assuming the pad codewords of these short messages "
+              "(8 or 9 characters in 44 data codewords) adds; a symbol filled to its capacity "
+              "has none."
               % ", ".join(map(str, seeds)), "",
               table(["decode options"] + cols, rows), ""]
 

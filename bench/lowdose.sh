@@ -28,10 +28,10 @@
 #             as the plain mean (--stack mean) and registered (--stack
 #             register, the default).
 #   ablation  each low-dose step off in turn (--no-denoise, --sampling
-#             centre, --no-erasures, --retry-ms 0, and for stacks --stack
-#             mean) on the dose plates at two doses (auto: semqr's lowest
-#             dose with >= 99 % and the grid dose below it, from the dose
-#             part's results) and on the stacks of each scenario at the
+#             centre, --no-erasures, --no-padding, --retry-ms 0, and for stacks --stack
+#             mean) on the dose plates at three doses (auto: semqr's lowest
+#             dose with >= 99 %, the grid dose below it and the grid's
+#             lowest, from the dose part's results) and on the stacks of each scenario at the
 #             lowest per-frame dose where the registered stack reaches 99 %.
 # Then bench/lowdose.py writes RESULTS/lowdose.md, lowdose.csv and
 # lowdose-rate-vs-dose.png, and a short section into RESULTS/latest.md.
@@ -261,7 +261,7 @@ if want ablation; then
   rm -rf "$out/semqr/ablation"
   variants=("all-on" "no-denoise:--no-denoise" "sigma-third:--denoise-sigma 2.042"
             "centre:--sampling centre"
-            "no-erasures:--no-erasures" "no-retry:--retry-ms 0")
+            "no-erasures:--no-erasures" "no-padding:--no-padding" "no-retry:--retry-ms 0")
   mapfile -t pick_list <<< "$picks"
   for pick in "${pick_list[@]}"; do
     read -r kind sc d <<< "$pick"
