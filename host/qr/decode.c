@@ -31,7 +31,7 @@
 #define CELLS (SEMQR_SIZE_MAX * SEMQR_SIZE_MAX)
 #define FORMAT_MAX_DISTANCE 3
 
-/* Scratch space of one call, on the heap (about 390 KB). */
+/* Scratch space of one call, on the heap (about 400 KB). */
 typedef struct workspace {
 	float dark[CELLS];   /* p(dark) of module y * size + x in the orientation tried */
 	int order[CELLS];    /* data modules in placement order */
@@ -39,7 +39,7 @@ typedef struct workspace {
 	uint8_t block[SEMQR_BLOCKS_MAX][SEMQR_BLOCK_LEN_MAX];   /* received, then corrected */
 	float reliability[SEMQR_BLOCKS_MAX][SEMQR_BLOCK_LEN_MAX];
 	uint8_t failed[SEMQR_BLOCKS_MAX];                      /* 1: left as received */
-	uint8_t trial[SEMQR_BLOCK_LEN_MAX];                    /* decode_padded's */
+	uint8_t padded[SEMQR_BLOCKS_MAX][SEMQR_BLOCK_LEN_MAX]; /* decode_padded's */
 	float trial_rel[SEMQR_BLOCK_LEN_MAX];
 	uint8_t data[SEMQR_CODEWORDS_MAX];
 } workspace;
@@ -300,36 +300,30 @@ static int decode_padded(workspace *w, semqr_block_layout lay, int budget, bool 
 	for (int p = best_p; p >= 1 && p > best_p - 1 - PAD_BELOW; p--) {
 		int ok = 1;
 		int errors[SEMQR_BLOCKS_MAX], erasures[SEMQR_BLOCKS_MAX], fixed[SEMQR_BLOCKS_MAX];
-		/* blocks that decoded must hold the pads already */
 		for (int b = 0; b < lay.blocks && ok; b++) {
-			fixed[b] = 0;
-			if (w->failed[b])
-				continue;
-			for (int g = start[b] > data - p ? start[b] : data - p; g < start[b + 1]; g++)
-				ok &= w->block[b][g - start[b]] == pad_value(g, data, p);
-		}
-		for (int b = 0; b < lay.blocks && ok; b++) {
-			if (!w->failed[b])
-				continue;
-			int n = start[b + 1] - start[b] + lay.ec;
-			memcpy(w->trial, w->block[b], (size_t)n);
-			memcpy(w->trial_rel, w->reliability[b], (size_t)n * sizeof(float));
 			int first = start[b] > data - p ? start[b] : data - p;
+			if (!w->failed[b]) {
+				/* a block that decoded must hold the pads already */
+				for (int g = first; g < start[b + 1]; g++)
+					ok &= w->block[b][g - start[b]] == pad_value(g, data, p);
+				continue;
+			}
+			/* the received block with the pads set, corrected into padded[b] */
+			int n = start[b + 1] - start[b] + lay.ec;
+			uint8_t *pb = w->padded[b];
+			memcpy(pb, w->block[b], (size_t)n);
+			memcpy(w->trial_rel, w->reliability[b], (size_t)n * sizeof(float));
+			fixed[b] = 0;
 			for (int g = first; g < start[b + 1]; g++) {
 				uint8_t v = (uint8_t)pad_value(g, data, p);
-				fixed[b] += w->trial[g - start[b]] != v;
-				w->trial[g - start[b]] = v;
+				fixed[b] += pb[g - start[b]] != v;
+				pb[g - start[b]] = v;
 				w->trial_rel[g - start[b]] = 0.5f;
 			}
-			uint8_t before[SEMQR_BLOCK_LEN_MAX];
-			memcpy(before, w->trial, (size_t)n);
-			if (correct_block(w->trial, w->trial_rel, n, lay.ec, budget_pad, use_erasures,
-			                  &errors[b], &erasures[b]) != 0) {
-				ok = 0;
-				break;
-			}
-			for (int g = first; g < start[b + 1]; g++)
-				ok &= w->trial[g - start[b]] == before[g - start[b]];
+			ok = correct_block(pb, w->trial_rel, n, lay.ec, budget_pad, use_erasures,
+			                   &errors[b], &erasures[b]) == 0;
+			for (int g = first; ok && g < start[b + 1]; g++)
+				ok = pb[g - start[b]] == pad_value(g, data, p);
 		}
 		if (!ok)
 			continue;
@@ -337,27 +331,16 @@ static int decode_padded(workspace *w, semqr_block_layout lay, int budget, bool 
 		out->errors_total = out->erasures_total = 0;
 		out->ec_unused = 1.0;
 		for (int b = 0; b < lay.blocks; b++) {
-			if (!w->failed[b]) {
-				out->errors_total += out->errors[b];
-				out->erasures_total += out->erasures[b];
-				double unused = 1.0 - (double)(2 * out->errors[b] + out->erasures[b]) / budget;
-				out->ec_unused = unused < out->ec_unused ? unused : out->ec_unused;
-				continue;
+			if (w->failed[b]) {
+				memcpy(w->block[b], w->padded[b],
+				       (size_t)(start[b + 1] - start[b] + lay.ec));
+				out->errors[b] = errors[b] + fixed[b];
+				out->erasures[b] = erasures[b];
+				out->ec_capacity[b] = budget;
 			}
-			/* corrected again, now to keep */
-			int n = start[b + 1] - start[b] + lay.ec;
-			int first = start[b] > data - p ? start[b] : data - p;
-			for (int g = first; g < start[b + 1]; g++) {
-				w->block[b][g - start[b]] = (uint8_t)pad_value(g, data, p);
-				w->reliability[b][g - start[b]] = 0.5f;
-			}
-			int e = 0, f = 0;
-			correct_block(w->block[b], w->reliability[b], n, lay.ec, budget_pad, use_erasures,
-			              &e, &f);
-			out->errors[b] = e + fixed[b];
-			out->erasures[b] = f;
-			out->ec_capacity[b] = budget;
-			out->errors_total += e + fixed[b];
+			/* the budget the corrections took; the pads took none */
+			int e = out->errors[b] - (w->failed[b] ? fixed[b] : 0), f = out->erasures[b];
+			out->errors_total += out->errors[b];
 			out->erasures_total += f;
 			double unused = 1.0 - (double)(2 * e + f) / budget;
 			out->ec_unused = unused < out->ec_unused ? unused : out->ec_unused;
