@@ -124,8 +124,18 @@ static void sample_row_inside(const semqr__grey_image *img, const semqr__located
 			xs[i * side + a] = x;
 			ys[i * side + a] = y;
 		}
-	for (int s = 0; s < n; s++)
-		val[s] = bilinear_at(img, xs[s], ys[s]);
+	/* bilinear_at without its clamps: footprint_inside keeps x and y
+	 * within [1, width - 2] and [1, height - 2] */
+	const float *data = img->data;
+	const size_t stride = (size_t)img->stride;
+	for (int s = 0; s < n; s++) {
+		int x0 = (int)xs[s], y0 = (int)ys[s];
+		double fx = xs[s] - x0, fy = ys[s] - y0;
+		const float *p = data + (size_t)y0 * stride + (size_t)x0;
+		const float *q = p + stride;
+		double top = p[0] + fx * (p[1] - p[0]), bottom = q[0] + fx * (q[1] - q[0]);
+		val[s] = top + fy * (bottom - top);
+	}
 	for (int i = 0; i < loc->size; i++) {
 		double row = 0.0;
 		for (int a = 0; a < side; a++)
