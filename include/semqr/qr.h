@@ -164,12 +164,14 @@ typedef struct semqr_decoded {
 	int sa_index, sa_total, sa_parity;
 
 	int block_count;
-	int errors[SEMQR_BLOCKS_MAX];    /* codeword errors corrected per block */
+	int errors[SEMQR_BLOCKS_MAX];    /* codeword errors corrected per block (with
+	                                    padding, the assumed pads that differed count) */
 	int erasures[SEMQR_BLOCKS_MAX];  /* codeword erasures filled per block */
 	int ec_capacity[SEMQR_BLOCKS_MAX]; /* correction budget per block (EC codewords less
 	                                      misdecode protection) */
 	int errors_total, erasures_total;
-	double ec_unused;       /* min over blocks of 1 - (2e + f) / budget, in [0, 1] */
+	double ec_unused;       /* min over blocks of 1 - (2e + f) / budget, in [0, 1] (e: the errors
+	                           the Reed-Solomon correction found, assumed pads not counted) */
 	int pad_codewords;      /* trailing data codewords taken as known padding (use_padding),
 	                           0 when the blocks decoded without */
 } semqr_decoded;
