@@ -245,7 +245,9 @@ static int correct_block(uint8_t *block, const float *rel, int n, int ec, int bu
  * one that does not, a walk that rises through the pads and falls beyond
  * them; its maximum P* (when above 0) is tried, then P* - 1 down to
  * P* - PAD_BELOW (fewer pads assumed: still right when P* overshoots the
- * message's end by a codeword that equals its pad value by chance).
+ * message's end by a codeword that equals its pad value by chance), then
+ * the pads a message of one segment leaves by its own header (header_pads:
+ * right when a run of wrong pads at the message's end misleads the walk).
  * Why the spare: every hypothesis is another chance for a block to decode
  * to a wrong codeword that happens to agree with the pads; with PAD_SPARE
  * more check codewords left unused, each wrong trial passes with
@@ -265,8 +267,41 @@ static int pad_value(int g, int data, int p)
 	return (g - data + p) % 2 == 0 ? 0xEC : 0x11;
 }
 
-static int decode_padded(workspace *w, semqr_block_layout lay, int budget, bool use_erasures,
-                         semqr_decoded *out)
+/* The pads after a message of one numeric, alphanumeric, byte or Kanji
+ * segment as its header in the data codewords reads (start: each block's
+ * first data index; data: the data codewords): the mode indicator and
+ * character count give the message's bits, and with the terminator (up to 4
+ * bits) its codewords. 0 when the header names no such mode or the message
+ * would not leave a pad. */
+static int header_pads(const workspace *w, const int *start, int data, int version)
+{
+	uint32_t bits = 0; /* the first 24 bits in data order */
+	for (int g = 0, b = 0; g < 3; g++) {
+		while (g >= start[b + 1] && g < data)
+			b++;
+		bits = bits << 8 | (g < data ? w->block[b][g - start[b]] : 0u);
+	}
+	semqr_mode mode = (semqr_mode)(bits >> 20);
+	int cc = semqr__char_count_bits(mode, version);
+	if (cc == 0)
+		return 0;
+	long count = (long)(bits >> (20 - cc)) & ((1L << cc) - 1);
+	long len = 4 + cc;
+	switch (mode) {
+	case SEMQR_MODE_NUMERIC:
+		len += 10 * (count / 3) + (count % 3 == 1 ? 4 : count % 3 == 2 ? 7 : 0);
+		break;
+	case SEMQR_MODE_ALPHANUMERIC: len += 11 * (count / 2) + 6 * (count % 2); break;
+	case SEMQR_MODE_BYTE: len += 8 * count; break;
+	default: len += 13 * count; break; /* Kanji */
+	}
+	long capacity = 8L * data, term = capacity - len < 4 ? capacity - len : 4;
+	long codewords = (len + term + 7) / 8;
+	return len <= capacity && codewords < data ? (int)(data - codewords) : 0;
+}
+
+static int decode_padded(workspace *w, semqr_block_layout lay, int version, int budget,
+                         bool use_erasures, semqr_decoded *out)
 {
 	int data = lay.blocks * lay.short_data + (lay.blocks - lay.short_count);
 	int start[SEMQR_BLOCKS_MAX + 1]; /* first data index of each block */
@@ -295,9 +330,16 @@ static int decode_padded(workspace *w, semqr_block_layout lay, int budget, bool 
 		}
 	}
 	int budget_pad = budget - PAD_SPARE;
-	if (best_p == 0 || budget_pad < 2)
+	if (budget_pad < 2)
 		return 0;
-	for (int p = best_p; p >= 1 && p > best_p - 1 - PAD_BELOW; p--) {
+	int tries[PAD_BELOW + 2], ntries = 0;
+	for (int p = best_p; p >= 1 && p > best_p - 1 - PAD_BELOW; p--)
+		tries[ntries++] = p;
+	int from_header = header_pads(w, start, data, version);
+	if (from_header > 0 && (best_p == 0 || from_header > best_p || from_header < best_p - PAD_BELOW))
+		tries[ntries++] = from_header;
+	for (int t = 0; t < ntries; t++) {
+		int p = tries[t];
 		int ok = 1;
 		int errors[SEMQR_BLOCKS_MAX], erasures[SEMQR_BLOCKS_MAX], fixed[SEMQR_BLOCKS_MAX];
 		for (int b = 0; b < lay.blocks && ok; b++) {
@@ -411,7 +453,8 @@ static semqr_status decode_with_format(workspace *w, int version, const format_c
 		ndata += (size_t)data_len;
 	}
 	out->pad_codewords = 0;
-	if (failed && opts->use_padding && decode_padded(w, lay, budget, opts->use_erasures, out))
+	if (failed && opts->use_padding &&
+	    decode_padded(w, lay, version, budget, opts->use_erasures, out))
 		failed = 0;
 	if (failed) {
 		int n = lay.short_data + (first_failed >= lay.short_count) + lay.ec;
