@@ -45,21 +45,23 @@ static float ratio(float a, float b)
 	return a > b ? a / b : b / a;
 }
 
-/* Scores the right-handed triangle (a, b, c) with its corner at a; returns 0
- * when it is no candidate, else 1 with t's version, score, span and loose
- * set. */
+/* Scores the right-handed triangle (a, b, c) with its corner at a, d1 and d2
+ * the lengths |ab| and |ac| as sqrtf(dx * dx + dy * dy) of the differences
+ * from a (the caller has them); returns 0 when it is no candidate, else 1
+ * with t's version, score, span and loose set. Modules are finite. */
 static int score_triangle(const semqr__finder *a, const semqr__finder *b, const semqr__finder *c,
-                          int max_version, semqr__triplet *t)
+                          float d1, float d2, int max_version, semqr__triplet *t)
 {
 	float px = b->x - a->x, py = b->y - a->y;
 	float qx = c->x - a->x, qy = c->y - a->y;
-	float d1 = sqrtf(px * px + py * py), d2 = sqrtf(qx * qx + qy * qy);
 	if (!(d1 > 0.0f) || !(d2 > 0.0f) || px * qy - py * qx <= 0.0f)
 		return 0;
 	float side = fabsf(d1 - d2) / (0.5f * (d1 + d2));
 	float cosine = fabsf(px * qx + py * qy) / (d1 * d2);
-	float mmax = fmaxf(a->module, fmaxf(b->module, c->module));
-	float mmin = fminf(a->module, fminf(b->module, c->module));
+	float mbc = b->module > c->module ? b->module : c->module;
+	float mmax = a->module > mbc ? a->module : mbc;
+	mbc = b->module < c->module ? b->module : c->module;
+	float mmin = a->module < mbc ? a->module : mbc;
 	if (side >= SIDE_LOOSE || cosine >= COS_LOOSE || mmax >= MODULE_RATIO * mmin)
 		return 0;
 	t->loose = side >= SIDE_TOLERANCE || cosine >= COS_TOLERANCE;
@@ -246,7 +248,7 @@ static void corner_candidates(const semqr__finder *f, const unsigned char *allow
 				semqr__triplet t = {a, b, c, 0, 0.0f, 0.0f, 0};
 				if (pass == 1 && strong(fa) && strong(fb) && strong(&f[c]))
 					continue; /* offered in pass 0 */
-				if (score_triangle(fa, fb, &f[c], max_version, &t))
+				if (score_triangle(fa, fb, &f[c], d, nb[k].dist, max_version, &t))
 					keep_best(best, nbest, &t);
 			}
 			if (s == last)
