@@ -37,7 +37,8 @@ static float axis_module(float module, float dx, float dy)
 	float len = sqrtf(dx * dx + dy * dy);
 	if (!(len > 0.0f))
 		return module;
-	return module * fmaxf(fabsf(dx), fabsf(dy)) / len;
+	float ax = fabsf(dx), ay = fabsf(dy);
+	return module * (ax > ay ? ax : ay) / len;
 }
 
 static float ratio(float a, float b)

@@ -415,7 +415,8 @@ static semqr_status decode_with_format(workspace *w, int version, const format_c
 			int m = w->order[8 * i + b];
 			float p = w->dark[m];
 			byte = byte << 1 | ((p > 0.5f) ^ semqr__mask_bit(fc->mask, m % size, m / size));
-			rel = fminf(rel, fabsf(p - 0.5f));
+			float r = fabsf(p - 0.5f); /* p is in [0, 1] (checked) */
+			rel = r < rel ? r : rel;
 		}
 		w->block[w->block_of[i]][w->index_of[i]] = (uint8_t)byte;
 		w->reliability[w->block_of[i]][w->index_of[i]] = rel;
