@@ -173,8 +173,7 @@ semqr_status semqr__device_create(const semqr__scan_plan *plan, const semqr_cl_d
 void semqr__device_destroy(semqr__tile_device *d);
 
 /* Allocates a slot's buffers; on failure nothing is left to free. */
-semqr_status semqr__slot_init(const semqr__scan_plan *plan, semqr__tile_slot *s,
-                              semqr_error *err);
+semqr_status semqr__slot_init(semqr__tile_slot *s, semqr_error *err);
 void semqr__slot_free(semqr__tile_slot *s);
 
 /* Runs the tile whose buffer (context + 2 pad) is in d->host_in through the

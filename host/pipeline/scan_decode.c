@@ -250,10 +250,8 @@ void semqr__slot_free(semqr__tile_slot *s)
 	memset(s, 0, sizeof *s);
 }
 
-semqr_status semqr__slot_init(const semqr__scan_plan *plan, semqr__tile_slot *s,
-                              semqr_error *err)
+semqr_status semqr__slot_init(semqr__tile_slot *s, semqr_error *err)
 {
-	(void)plan;
 	memset(s, 0, sizeof *s);
 	s->dark = malloc((size_t)SEMQR_SIZE_MAX * SEMQR_SIZE_MAX * sizeof(float));
 	semqr_status st = SEMQR_OK;

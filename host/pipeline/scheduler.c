@@ -537,7 +537,7 @@ static semqr_status pool_create(pool *p, const semqr__scan_plan *plan, semqr_err
 		                   p->nslots);
 	}
 	for (int i = 0; i < p->nslots; i++) {
-		semqr_status st = semqr__slot_init(plan, &p->slots[i], err);
+		semqr_status st = semqr__slot_init(&p->slots[i], err);
 		if (st != SEMQR_OK) {
 			pool_destroy(p);
 			return st;
